@@ -1,0 +1,176 @@
+//! Iterators over a [`ShardedMap`]: [`Iter`] (shared), [`IterMut`] (exclusive) and
+//! [`OwningIter`] (by value).
+//!
+//! `Iter` and `IterMut` lock one shard at a time: a shard is locked when the iterator reaches it
+//! and released when the iterator moves on and every item yielded from it has been dropped.
+#![deny(unsafe_code)]
+
+use core::fmt;
+use core::iter::FusedIterator;
+
+use crossbeam_utils::CachePadded;
+
+use crate::guards::{RefMulti, RefMutMulti};
+use crate::shard::{Shard, ShardIter, ShardIterMut, Table};
+use crate::ShardedMap;
+
+/// Walks the shards in order, opening each with `open` only after the previous one is closed.
+struct ShardWalk<'a, K, V, I> {
+    shards: core::slice::Iter<'a, CachePadded<Shard<K, V>>>,
+    current: Option<I>,
+}
+
+impl<'a, K, V, I: Iterator> ShardWalk<'a, K, V, I> {
+    fn next(&mut self, open: impl Fn(&'a Shard<K, V>) -> I) -> Option<I::Item> {
+        loop {
+            if let Some(item) = self.current.as_mut().and_then(Iterator::next) {
+                return Some(item);
+            }
+            // Release this shard before locking the next one.
+            self.current = None;
+            self.current = Some(open(self.shards.next()?));
+        }
+    }
+}
+
+/// An iterator over the entries of a [`ShardedMap`], yielding [`RefMulti`] guards.
+///
+/// Locking: holds the current shard's lock shared (see [`ShardedMap::iter`]).
+///
+/// ```
+/// let map = sharded_map::ShardedMap::new();
+/// map.insert(1, 2);
+/// let it: sharded_map::iter::Iter<'_, i32, i32> = map.iter();
+/// assert_eq!(it.count(), 1);
+/// ```
+pub struct Iter<'a, K, V> {
+    walk: ShardWalk<'a, K, V, ShardIter<'a, K, V>>,
+}
+
+impl<'a, K, V> Iter<'a, K, V> {
+    pub(crate) fn new<S>(map: &'a ShardedMap<K, V, S>) -> Self {
+        Self {
+            walk: ShardWalk {
+                shards: map.shards().iter(),
+                current: None,
+            },
+        }
+    }
+}
+
+impl<'a, K, V> Iterator for Iter<'a, K, V> {
+    type Item = RefMulti<'a, K, V>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        self.walk
+            .next(|shard| ShardIter::new(shard.read()))
+            .map(RefMulti::new)
+    }
+}
+
+impl<K, V> FusedIterator for Iter<'_, K, V> {}
+
+impl<K, V> fmt::Debug for Iter<'_, K, V> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Iter")
+            .field("shards_left", &self.walk.shards.len())
+            .finish_non_exhaustive()
+    }
+}
+
+/// An iterator over the entries of a [`ShardedMap`] with mutable access, yielding
+/// [`RefMutMulti`] guards.
+///
+/// Locking: holds the current shard's lock exclusively (see [`ShardedMap::iter_mut`]).
+///
+/// ```
+/// let map = sharded_map::ShardedMap::new();
+/// map.insert(1, 2);
+/// let it: sharded_map::iter::IterMut<'_, i32, i32> = map.iter_mut();
+/// it.for_each(|mut r| *r += 1);
+/// assert_eq!(*map.get(&1).unwrap(), 3);
+/// ```
+pub struct IterMut<'a, K, V> {
+    walk: ShardWalk<'a, K, V, ShardIterMut<'a, K, V>>,
+}
+
+impl<'a, K, V> IterMut<'a, K, V> {
+    pub(crate) fn new<S>(map: &'a ShardedMap<K, V, S>) -> Self {
+        Self {
+            walk: ShardWalk {
+                shards: map.shards().iter(),
+                current: None,
+            },
+        }
+    }
+}
+
+impl<'a, K, V> Iterator for IterMut<'a, K, V> {
+    type Item = RefMutMulti<'a, K, V>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        self.walk
+            .next(|shard| ShardIterMut::new(shard.write()))
+            .map(RefMutMulti::new)
+    }
+}
+
+impl<K, V> FusedIterator for IterMut<'_, K, V> {}
+
+impl<K, V> fmt::Debug for IterMut<'_, K, V> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("IterMut")
+            .field("shards_left", &self.walk.shards.len())
+            .finish_non_exhaustive()
+    }
+}
+
+/// An iterator that moves the entries out of a [`ShardedMap`]; from `map.into_iter()`.
+///
+/// Locking: none (the map is owned).
+///
+/// ```
+/// let map = sharded_map::ShardedMap::new();
+/// map.insert(1, "a");
+/// let pairs: Vec<(i32, &str)> = map.into_iter().collect();
+/// assert_eq!(pairs, vec![(1, "a")]);
+/// ```
+pub struct OwningIter<K, V> {
+    inner: core::iter::Flatten<std::vec::IntoIter<Table<K, V>>>,
+    remaining: usize,
+}
+
+impl<K, V> OwningIter<K, V> {
+    pub(crate) fn new(tables: Vec<Table<K, V>>) -> Self {
+        let remaining = tables.iter().map(Table::len).sum();
+        Self {
+            inner: tables.into_iter().flatten(),
+            remaining,
+        }
+    }
+}
+
+impl<K, V> Iterator for OwningIter<K, V> {
+    type Item = (K, V);
+
+    fn next(&mut self) -> Option<(K, V)> {
+        let item = self.inner.next()?;
+        self.remaining -= 1;
+        Some(item)
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        (self.remaining, Some(self.remaining))
+    }
+}
+
+impl<K, V> ExactSizeIterator for OwningIter<K, V> {}
+impl<K, V> FusedIterator for OwningIter<K, V> {}
+
+impl<K, V> fmt::Debug for OwningIter<K, V> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("OwningIter")
+            .field("remaining", &self.remaining)
+            .finish()
+    }
+}

@@ -1,0 +1,546 @@
+//! [`ShardedSet`]: a concurrent set, a [`ShardedMap`] with `()` values (DashSet's counterpart),
+//! with its guards ([`SetRef`], [`SetRefMulti`]) and iterators ([`SetIter`], [`SetOwningIter`]).
+#![deny(unsafe_code)]
+
+use core::fmt;
+use core::hash::{BuildHasher, Hash};
+use core::iter::FusedIterator;
+use core::ops::Deref;
+
+use equivalent::Equivalent;
+
+use crate::guards::{Ref, RefMulti};
+use crate::iter::{Iter, OwningIter};
+use crate::{RandomState, ShardedMap};
+
+/// A concurrent hash set, sharded like [`ShardedMap`] (which it wraps, with `()` values). All
+/// locking rules of the map apply.
+///
+/// ```
+/// let set = sharded_map::ShardedSet::new();
+/// assert!(set.insert("a"));
+/// assert!(!set.insert("a"));
+/// assert!(set.contains("a"));
+/// ```
+pub struct ShardedSet<K, S = RandomState> {
+    inner: ShardedMap<K, (), S>,
+}
+
+impl<K: Eq + Hash> ShardedSet<K, RandomState> {
+    /// Creates an empty set.
+    ///
+    /// Locking: none.
+    ///
+    /// ```
+    /// let set: sharded_map::ShardedSet<u32> = sharded_map::ShardedSet::new();
+    /// assert!(set.is_empty());
+    /// ```
+    pub fn new() -> Self {
+        Self {
+            inner: ShardedMap::new(),
+        }
+    }
+
+    /// Creates an empty set with room for `capacity` keys.
+    ///
+    /// Locking: none.
+    ///
+    /// ```
+    /// let set: sharded_map::ShardedSet<u32> = sharded_map::ShardedSet::with_capacity(10);
+    /// assert!(set.capacity() >= 10);
+    /// ```
+    pub fn with_capacity(capacity: usize) -> Self {
+        Self {
+            inner: ShardedMap::with_capacity(capacity),
+        }
+    }
+
+    /// Creates an empty set with `shard_amount` shards (DashSet lacks this).
+    ///
+    /// # Panics
+    /// If `shard_amount` is not a power of two at least 2.
+    ///
+    /// Locking: none.
+    ///
+    /// ```
+    /// let set: sharded_map::ShardedSet<u32> = sharded_map::ShardedSet::with_shard_amount(4);
+    /// assert_eq!(set.shard_amount(), 4);
+    /// ```
+    pub fn with_shard_amount(shard_amount: usize) -> Self {
+        Self {
+            inner: ShardedMap::with_shard_amount(shard_amount),
+        }
+    }
+}
+
+impl<K, S> ShardedSet<K, S> {
+    /// Creates an empty set that hashes with `hasher`.
+    ///
+    /// Locking: none.
+    ///
+    /// ```
+    /// use std::collections::hash_map::RandomState;
+    /// let set: sharded_map::ShardedSet<u32, _> = sharded_map::ShardedSet::with_hasher(RandomState::new());
+    /// set.insert(1);
+    /// ```
+    pub fn with_hasher(hasher: S) -> Self {
+        Self {
+            inner: ShardedMap::with_hasher(hasher),
+        }
+    }
+
+    /// Creates an empty set with room for `capacity` keys that hashes with `hasher`.
+    ///
+    /// Locking: none.
+    ///
+    /// ```
+    /// use std::collections::hash_map::RandomState;
+    /// let set: sharded_map::ShardedSet<u32, _> =
+    ///     sharded_map::ShardedSet::with_capacity_and_hasher(8, RandomState::new());
+    /// assert!(set.capacity() >= 8);
+    /// ```
+    pub fn with_capacity_and_hasher(capacity: usize, hasher: S) -> Self {
+        Self {
+            inner: ShardedMap::with_capacity_and_hasher(capacity, hasher),
+        }
+    }
+
+    /// Creates an empty set with `shard_amount` shards that hashes with `hasher`.
+    ///
+    /// # Panics
+    /// If `shard_amount` is not a power of two at least 2.
+    ///
+    /// Locking: none.
+    ///
+    /// ```
+    /// use std::collections::hash_map::RandomState;
+    /// let set: sharded_map::ShardedSet<u32, _> =
+    ///     sharded_map::ShardedSet::with_hasher_and_shard_amount(RandomState::new(), 2);
+    /// assert_eq!(set.shard_amount(), 2);
+    /// ```
+    pub fn with_hasher_and_shard_amount(hasher: S, shard_amount: usize) -> Self {
+        Self {
+            inner: ShardedMap::with_hasher_and_shard_amount(hasher, shard_amount),
+        }
+    }
+
+    /// The hasher.
+    ///
+    /// ```
+    /// let set: sharded_map::ShardedSet<u32> = sharded_map::ShardedSet::new();
+    /// let _: &ahash::RandomState = set.hasher();
+    /// ```
+    pub fn hasher(&self) -> &S {
+        self.inner.hasher()
+    }
+
+    /// The number of shards.
+    ///
+    /// ```
+    /// let set: sharded_map::ShardedSet<u32> = sharded_map::ShardedSet::with_shard_amount(8);
+    /// assert_eq!(set.shard_amount(), 8);
+    /// ```
+    pub fn shard_amount(&self) -> usize {
+        self.inner.shard_amount()
+    }
+
+    /// Which shard a hash from [`hash_usize`](Self::hash_usize) belongs to.
+    ///
+    /// ```
+    /// let set: sharded_map::ShardedSet<u32> = sharded_map::ShardedSet::new();
+    /// assert_eq!(set.determine_shard(set.hash_usize(&1)), set.determine_map(&1));
+    /// ```
+    pub fn determine_shard(&self, hash: usize) -> usize {
+        self.inner.determine_shard(hash)
+    }
+
+    /// The number of keys, without locking (see [`ShardedMap::len`]).
+    ///
+    /// ```
+    /// let set = sharded_map::ShardedSet::new();
+    /// set.insert(1);
+    /// assert_eq!(set.len(), 1);
+    /// ```
+    pub fn len(&self) -> usize {
+        self.inner.len()
+    }
+
+    /// Whether the set is empty, without locking.
+    ///
+    /// ```
+    /// let set: sharded_map::ShardedSet<u32> = sharded_map::ShardedSet::new();
+    /// assert!(set.is_empty());
+    /// ```
+    pub fn is_empty(&self) -> bool {
+        self.inner.is_empty()
+    }
+
+    /// Removes every key.
+    ///
+    /// Locking: each shard exclusively in turn.
+    ///
+    /// ```
+    /// let set = sharded_map::ShardedSet::new();
+    /// set.insert(1);
+    /// set.clear();
+    /// assert!(set.is_empty());
+    /// ```
+    pub fn clear(&self) {
+        self.inner.clear()
+    }
+
+    /// The total capacity.
+    ///
+    /// Locking: each shard shared in turn.
+    ///
+    /// ```
+    /// let set: sharded_map::ShardedSet<u32> = sharded_map::ShardedSet::with_capacity(4);
+    /// assert!(set.capacity() >= 4);
+    /// ```
+    pub fn capacity(&self) -> usize {
+        self.inner.capacity()
+    }
+
+    /// Keeps only the keys for which `f` returns `true`.
+    ///
+    /// Locking: each shard exclusively in turn; `f` runs under the lock.
+    ///
+    /// ```
+    /// let set = sharded_map::ShardedSet::new();
+    /// for i in 0..4 { set.insert(i); }
+    /// set.retain(|k| k % 2 == 0);
+    /// assert_eq!(set.len(), 2);
+    /// ```
+    pub fn retain(&self, mut f: impl FnMut(&K) -> bool) {
+        self.inner.retain(|k, _| f(k))
+    }
+
+    /// An iterator over the keys, yielding guards (see [`ShardedMap::iter`]).
+    ///
+    /// ```
+    /// let set = sharded_map::ShardedSet::new();
+    /// set.insert(3);
+    /// assert_eq!(set.iter().map(|k| *k).sum::<i32>(), 3);
+    /// ```
+    pub fn iter(&self) -> SetIter<'_, K> {
+        SetIter {
+            inner: self.inner.iter(),
+        }
+    }
+}
+
+impl<K: Eq + Hash, S: BuildHasher> ShardedSet<K, S> {
+    /// The hash the set uses for `item`.
+    ///
+    /// ```
+    /// let set: sharded_map::ShardedSet<u32> = sharded_map::ShardedSet::new();
+    /// assert_eq!(set.hash_usize(&1), set.hash_usize(&1));
+    /// ```
+    pub fn hash_usize<T: Hash>(&self, item: &T) -> usize {
+        self.inner.hash_usize(item)
+    }
+
+    /// Which shard `key` lives in.
+    ///
+    /// ```
+    /// let set: sharded_map::ShardedSet<u32> = sharded_map::ShardedSet::with_shard_amount(2);
+    /// assert!(set.determine_map(&1) < 2);
+    /// ```
+    pub fn determine_map<Q: ?Sized + Hash + Equivalent<K>>(&self, key: &Q) -> usize {
+        self.inner.determine_map(key)
+    }
+
+    /// Adds `key`; `true` if it was not present (an existing key is kept).
+    ///
+    /// Locking: the key's shard exclusively (see [`ShardedMap::insert`]).
+    ///
+    /// ```
+    /// let set = sharded_map::ShardedSet::new();
+    /// assert!(set.insert(1));
+    /// assert!(!set.insert(1));
+    /// ```
+    pub fn insert(&self, key: K) -> bool {
+        self.inner.insert(key, ()).is_none()
+    }
+
+    /// Removes `key`, returning the stored key.
+    ///
+    /// Locking: the key's shard exclusively.
+    ///
+    /// ```
+    /// let set = sharded_map::ShardedSet::new();
+    /// set.insert(1);
+    /// assert_eq!(set.remove(&1), Some(1));
+    /// ```
+    pub fn remove<Q: ?Sized + Hash + Equivalent<K>>(&self, key: &Q) -> Option<K> {
+        self.inner.remove(key).map(|(k, ())| k)
+    }
+
+    /// Removes `key` if `f` returns `true` for it.
+    ///
+    /// Locking: the key's shard exclusively; `f` runs under the lock.
+    ///
+    /// ```
+    /// let set = sharded_map::ShardedSet::new();
+    /// set.insert(1);
+    /// assert_eq!(set.remove_if(&1, |k| *k > 1), None);
+    /// assert_eq!(set.remove_if(&1, |k| *k == 1), Some(1));
+    /// ```
+    pub fn remove_if<Q: ?Sized + Hash + Equivalent<K>>(
+        &self,
+        key: &Q,
+        f: impl FnOnce(&K) -> bool,
+    ) -> Option<K> {
+        self.inner.remove_if(key, |k, ()| f(k)).map(|(k, ())| k)
+    }
+
+    /// A guard on the stored key, or `None`.
+    ///
+    /// Locking: the key's shard shared until the guard drops (see [`ShardedMap::get`]).
+    ///
+    /// ```
+    /// let set = sharded_map::ShardedSet::new();
+    /// set.insert(String::from("a"));
+    /// assert_eq!(set.get("a").unwrap().key(), "a");
+    /// ```
+    pub fn get<Q: ?Sized + Hash + Equivalent<K>>(&self, key: &Q) -> Option<SetRef<'_, K>> {
+        self.inner.get(key).map(|inner| SetRef { inner })
+    }
+
+    /// Whether `key` is present.
+    ///
+    /// Locking: the key's shard shared for the call.
+    ///
+    /// ```
+    /// let set = sharded_map::ShardedSet::new();
+    /// set.insert(1);
+    /// assert!(set.contains(&1));
+    /// ```
+    pub fn contains<Q: ?Sized + Hash + Equivalent<K>>(&self, key: &Q) -> bool {
+        self.inner.contains_key(key)
+    }
+
+    /// Shrinks every shard as much as possible.
+    ///
+    /// Locking: each shard exclusively in turn.
+    ///
+    /// ```
+    /// let set: sharded_map::ShardedSet<u32> = sharded_map::ShardedSet::with_capacity(1000);
+    /// set.shrink_to_fit();
+    /// assert!(set.capacity() < 1000);
+    /// ```
+    pub fn shrink_to_fit(&self) {
+        self.inner.shrink_to_fit()
+    }
+}
+
+impl<K: Eq + Hash, S: Default + BuildHasher> Default for ShardedSet<K, S> {
+    fn default() -> Self {
+        Self::with_hasher(S::default())
+    }
+}
+
+impl<K: Clone, S: Clone> Clone for ShardedSet<K, S> {
+    fn clone(&self) -> Self {
+        Self {
+            inner: self.inner.clone(),
+        }
+    }
+}
+
+impl<K: fmt::Debug, S> fmt::Debug for ShardedSet<K, S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_set()
+            .entries(self.iter().map(|r| DebugKey(r)))
+            .finish()
+    }
+}
+
+struct DebugKey<'a, K>(SetRefMulti<'a, K>);
+impl<K: fmt::Debug> fmt::Debug for DebugKey<'_, K> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.key().fmt(f)
+    }
+}
+
+impl<K: Eq + Hash, S: BuildHasher> PartialEq for ShardedSet<K, S> {
+    fn eq(&self, other: &Self) -> bool {
+        self.inner == other.inner
+    }
+}
+
+impl<K: Eq + Hash, S: BuildHasher> Eq for ShardedSet<K, S> {}
+
+impl<K: Eq + Hash, S: BuildHasher> Extend<K> for ShardedSet<K, S> {
+    fn extend<I: IntoIterator<Item = K>>(&mut self, iter: I) {
+        self.inner.extend_from(iter.into_iter().map(|k| (k, ())))
+    }
+}
+
+impl<K: Eq + Hash, S: BuildHasher> Extend<K> for &ShardedSet<K, S> {
+    fn extend<I: IntoIterator<Item = K>>(&mut self, iter: I) {
+        self.inner.extend_from(iter.into_iter().map(|k| (k, ())))
+    }
+}
+
+impl<K: Eq + Hash, S: BuildHasher + Default> FromIterator<K> for ShardedSet<K, S> {
+    fn from_iter<I: IntoIterator<Item = K>>(iter: I) -> Self {
+        let mut set = Self::default();
+        set.extend(iter);
+        set
+    }
+}
+
+impl<K, S> IntoIterator for ShardedSet<K, S> {
+    type Item = K;
+    type IntoIter = SetOwningIter<K>;
+    fn into_iter(self) -> SetOwningIter<K> {
+        SetOwningIter {
+            inner: self.inner.into_iter(),
+        }
+    }
+}
+
+impl<'a, K, S> IntoIterator for &'a ShardedSet<K, S> {
+    type Item = SetRefMulti<'a, K>;
+    type IntoIter = SetIter<'a, K>;
+    fn into_iter(self) -> SetIter<'a, K> {
+        self.iter()
+    }
+}
+
+/// A shared guard on one key of a [`ShardedSet`], from [`ShardedSet::get`]. `!Send`.
+///
+/// ```
+/// let set = sharded_map::ShardedSet::new();
+/// set.insert(1);
+/// let r: sharded_map::setref::one::Ref<'_, i32> = set.get(&1).unwrap();
+/// assert_eq!(*r, 1);
+/// ```
+pub struct SetRef<'a, K> {
+    inner: Ref<'a, K, ()>,
+}
+
+impl<K> SetRef<'_, K> {
+    /// The stored key.
+    ///
+    /// ```
+    /// let set = sharded_map::ShardedSet::new();
+    /// set.insert(1);
+    /// assert_eq!(*set.get(&1).unwrap().key(), 1);
+    /// ```
+    pub fn key(&self) -> &K {
+        self.inner.key()
+    }
+}
+
+impl<K> Deref for SetRef<'_, K> {
+    type Target = K;
+    fn deref(&self) -> &K {
+        self.key()
+    }
+}
+
+impl<K: fmt::Debug> fmt::Debug for SetRef<'_, K> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.key().fmt(f)
+    }
+}
+
+/// A shared guard on one key, yielded by [`ShardedSet::iter`].
+///
+/// ```
+/// let set = sharded_map::ShardedSet::new();
+/// set.insert(1);
+/// for r in set.iter() {
+///     let r: sharded_map::setref::multiple::RefMulti<'_, i32> = r;
+///     assert_eq!(*r.key(), 1);
+/// }
+/// ```
+pub struct SetRefMulti<'a, K> {
+    inner: RefMulti<'a, K, ()>,
+}
+
+impl<K> SetRefMulti<'_, K> {
+    /// The stored key.
+    ///
+    /// ```
+    /// let set = sharded_map::ShardedSet::new();
+    /// set.insert(1);
+    /// assert_eq!(*set.iter().next().unwrap().key(), 1);
+    /// ```
+    pub fn key(&self) -> &K {
+        self.inner.key()
+    }
+}
+
+impl<K> Deref for SetRefMulti<'_, K> {
+    type Target = K;
+    fn deref(&self) -> &K {
+        self.key()
+    }
+}
+
+impl<K: fmt::Debug> fmt::Debug for SetRefMulti<'_, K> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.key().fmt(f)
+    }
+}
+
+/// An iterator over a [`ShardedSet`]'s keys, yielding guards.
+///
+/// ```
+/// let set = sharded_map::ShardedSet::new();
+/// set.insert(1);
+/// let it: sharded_map::iter_set::Iter<'_, i32> = set.iter();
+/// assert_eq!(it.count(), 1);
+/// ```
+pub struct SetIter<'a, K> {
+    inner: Iter<'a, K, ()>,
+}
+
+impl<'a, K> Iterator for SetIter<'a, K> {
+    type Item = SetRefMulti<'a, K>;
+    fn next(&mut self) -> Option<Self::Item> {
+        self.inner.next().map(|inner| SetRefMulti { inner })
+    }
+}
+
+impl<K> FusedIterator for SetIter<'_, K> {}
+
+impl<K> fmt::Debug for SetIter<'_, K> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("SetIter").field(&self.inner).finish()
+    }
+}
+
+/// An iterator that moves the keys out of a [`ShardedSet`].
+///
+/// ```
+/// let set = sharded_map::ShardedSet::new();
+/// set.insert(1);
+/// let keys: Vec<i32> = set.into_iter().collect();
+/// assert_eq!(keys, vec![1]);
+/// ```
+pub struct SetOwningIter<K> {
+    inner: OwningIter<K, ()>,
+}
+
+impl<K> Iterator for SetOwningIter<K> {
+    type Item = K;
+    fn next(&mut self) -> Option<K> {
+        self.inner.next().map(|(k, ())| k)
+    }
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.inner.size_hint()
+    }
+}
+
+impl<K> ExactSizeIterator for SetOwningIter<K> {}
+impl<K> FusedIterator for SetOwningIter<K> {}
+
+impl<K> fmt::Debug for SetOwningIter<K> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("SetOwningIter").field(&self.inner).finish()
+    }
+}

@@ -1,0 +1,527 @@
+//! One shard, and every piece of unsafe code that touches shard data.
+//!
+//! A [`Shard`] is a [`RawRwLock`] around a `hashbrown::HashTable<(K, V)>` plus an entry counter.
+//! This file is the engine under the safe public types: the lock guards ([`ReadGuard`],
+//! [`WriteGuard`]), element handles that keep a guard alive while pointing at one entry
+//! ([`ElemRef`], [`ElemMut`]), and per-shard iterators. Nothing here hands out a reference that can
+//! outlive the guard it came from: element handles store raw pointers and lend them out only for
+//! the lifetime of `&self` / `&mut self` (the rule DashMap broke in RUSTSEC-2022-0002).
+
+use core::fmt;
+use core::mem::ManuallyDrop;
+use core::ptr::{self, NonNull};
+use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
+use std::sync::Arc;
+
+use hashbrown::{hash_table, HashTable};
+
+use crate::lock::RawRwLock;
+use crate::sync::{AtomicUsize, ConstPtr, MutPtr, Ordering, UnsafeCell};
+
+/// The table inside a shard. Keys and values live together so one probe finds both.
+pub(crate) type Table<K, V> = HashTable<(K, V)>;
+
+/// A lock, an entry counter and a table.
+///
+/// Invariant: `len` equals the table's length whenever no write guard is alive. Write guards
+/// store the length when they drop (also during unwinding), so `len()` needs no lock.
+pub(crate) struct Shard<K, V> {
+    lock: RawRwLock,
+    len: AtomicUsize,
+    table: UnsafeCell<Table<K, V>>,
+}
+
+// SAFETY: `&Shard` lets threads insert and remove pairs (moving them across threads: `Send`) and
+// read them concurrently (`Sync`); the lock serializes every mutation. `Send` is automatic.
+unsafe impl<K: Send + Sync, V: Send + Sync> Sync for Shard<K, V> {}
+
+impl<K, V> Shard<K, V> {
+    pub(crate) fn from_table(table: Table<K, V>) -> Self {
+        Self {
+            lock: RawRwLock::new(),
+            len: AtomicUsize::new(table.len()),
+            table: UnsafeCell::new(table),
+        }
+    }
+
+    /// The number of entries, without locking (a snapshot: exact when no writer is active).
+    #[inline]
+    pub(crate) fn len(&self) -> usize {
+        self.len.load(Ordering::Relaxed)
+    }
+
+    /// Whether any guard currently holds the lock (a racy snapshot).
+    pub(crate) fn is_locked(&self) -> bool {
+        self.lock.is_locked()
+    }
+
+    /// Locks the shard for reading, blocking while a writer holds it.
+    #[inline]
+    pub(crate) fn read(&self) -> ReadGuard<'_, K, V> {
+        self.lock.lock_shared();
+        // SAFETY: the shared lock was just taken, as required.
+        unsafe { ReadGuard::new(self) }
+    }
+
+    /// Locks the shard for reading if no writer holds it; never blocks.
+    #[inline]
+    pub(crate) fn try_read(&self) -> Option<ReadGuard<'_, K, V>> {
+        // SAFETY: the shared lock was just taken, as required.
+        self.lock
+            .try_lock_shared()
+            .then(|| unsafe { ReadGuard::new(self) })
+    }
+
+    /// Locks the shard for writing, blocking while anyone holds it.
+    #[inline]
+    pub(crate) fn write(&self) -> WriteGuard<'_, K, V> {
+        self.lock.lock_exclusive();
+        // SAFETY: the exclusive lock was just taken, as required.
+        unsafe { WriteGuard::new(self) }
+    }
+
+    /// Locks the shard for writing if nobody holds it; never blocks.
+    #[inline]
+    pub(crate) fn try_write(&self) -> Option<WriteGuard<'_, K, V>> {
+        // SAFETY: the exclusive lock was just taken, as required.
+        self.lock
+            .try_lock_exclusive()
+            .then(|| unsafe { WriteGuard::new(self) })
+    }
+
+    pub(crate) fn into_table(self) -> Table<K, V> {
+        self.table.into_inner()
+    }
+}
+
+impl<K, V> fmt::Debug for Shard<K, V> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Shard")
+            .field("len", &self.len())
+            .field("locked", &self.is_locked())
+            .finish()
+    }
+}
+
+/// A shared lock on one shard. Dereferences to the table.
+pub(crate) struct ReadGuard<'a, K, V> {
+    /// Marks the access for loom; dropped before the unlock.
+    table: ManuallyDrop<ConstPtr<Table<K, V>>>,
+    shard: &'a Shard<K, V>,
+}
+
+// SAFETY: a read guard lends out `&K` and `&V` only (so `K: Sync, V: Sync` for either trait); the
+// lock may be released from any thread.
+unsafe impl<K: Sync, V: Sync> Send for ReadGuard<'_, K, V> {}
+// SAFETY: as above.
+unsafe impl<K: Sync, V: Sync> Sync for ReadGuard<'_, K, V> {}
+
+impl<'a, K, V> ReadGuard<'a, K, V> {
+    /// # Safety
+    /// The caller holds `shard`'s lock shared and hands that hold to the guard.
+    #[inline]
+    unsafe fn new(shard: &'a Shard<K, V>) -> Self {
+        Self {
+            table: ManuallyDrop::new(shard.table.get()),
+            shard,
+        }
+    }
+
+    /// The table for the shard's whole lifetime `'a`.
+    ///
+    /// # Safety
+    /// The reference must not be used after this guard is dropped.
+    #[inline]
+    unsafe fn table_unbounded(&self) -> &'a Table<K, V> {
+        // SAFETY: the shared lock is held, as required, so no exclusive access overlaps; the table
+        // lives in the shard, which outlives `'a`; the caller keeps the use within the guard.
+        unsafe { &*ptr::from_ref(ConstPtr::deref(&self.table)) }
+    }
+}
+
+impl<K, V> core::ops::Deref for ReadGuard<'_, K, V> {
+    type Target = Table<K, V>;
+    #[inline]
+    fn deref(&self) -> &Table<K, V> {
+        // SAFETY: the shared lock is held, as required, for the lifetime of `&self`.
+        unsafe { ConstPtr::deref(&self.table) }
+    }
+}
+
+impl<K, V> Drop for ReadGuard<'_, K, V> {
+    #[inline]
+    fn drop(&mut self) {
+        // SAFETY: 1. the access marker is not used again; 2. the guard owns one shared hold.
+        unsafe {
+            ManuallyDrop::drop(&mut self.table);
+            self.shard.lock.unlock_shared();
+        }
+    }
+}
+
+/// An exclusive lock on one shard. Dereferences to the table; refreshes the shard's entry
+/// counter when it drops.
+pub(crate) struct WriteGuard<'a, K, V> {
+    /// Marks the access for loom; dropped before the unlock.
+    table: ManuallyDrop<MutPtr<Table<K, V>>>,
+    shard: &'a Shard<K, V>,
+}
+
+// SAFETY: through a write guard pairs are moved in and out (`Send`) and lent out by reference
+// (`Sync`); the lock may be released from any thread.
+unsafe impl<K: Send + Sync, V: Send + Sync> Send for WriteGuard<'_, K, V> {}
+// SAFETY: `&WriteGuard` only lends `&K` and `&V`.
+unsafe impl<K: Sync, V: Sync> Sync for WriteGuard<'_, K, V> {}
+
+impl<'a, K, V> WriteGuard<'a, K, V> {
+    /// # Safety
+    /// The caller holds `shard`'s lock exclusively and hands that hold to the guard.
+    #[inline]
+    unsafe fn new(shard: &'a Shard<K, V>) -> Self {
+        Self {
+            table: ManuallyDrop::new(shard.table.get_mut()),
+            shard,
+        }
+    }
+
+    /// The table, exclusively, for the shard's whole lifetime `'a`.
+    ///
+    /// # Safety
+    /// The reference must not be used after this guard is dropped, and no other reference to the
+    /// table may be created from this guard while it is in use.
+    #[inline]
+    unsafe fn table_unbounded(&mut self) -> &'a mut Table<K, V> {
+        // SAFETY: the exclusive lock is held, as required; the table lives in the shard, which
+        // outlives `'a`; the caller keeps the use within the guard and unique.
+        unsafe { &mut *ptr::from_mut(MutPtr::deref(&self.table)) }
+    }
+
+    /// Turns the exclusive lock into a shared one; no writer can get in between.
+    pub(crate) fn downgrade(self) -> ReadGuard<'a, K, V> {
+        let mut this = ManuallyDrop::new(self);
+        this.shard.len.store(this.len(), Ordering::Relaxed);
+        let shard = this.shard;
+        // SAFETY: 1. the access marker is not used again (`this` is never dropped); 2. the guard
+        // owns the exclusive hold, which `downgrade` turns into the shared hold the new guard owns.
+        unsafe {
+            ManuallyDrop::drop(&mut this.table);
+            shard.lock.downgrade();
+            ReadGuard::new(shard)
+        }
+    }
+}
+
+impl<K, V> core::ops::Deref for WriteGuard<'_, K, V> {
+    type Target = Table<K, V>;
+    #[inline]
+    fn deref(&self) -> &Table<K, V> {
+        // SAFETY: the exclusive lock is held, as required; `&self` only allows shared use.
+        unsafe { MutPtr::deref(&self.table) }
+    }
+}
+
+impl<K, V> core::ops::DerefMut for WriteGuard<'_, K, V> {
+    #[inline]
+    fn deref_mut(&mut self) -> &mut Table<K, V> {
+        // SAFETY: the exclusive lock is held, as required; `&mut self` makes the borrow unique.
+        unsafe { MutPtr::deref(&self.table) }
+    }
+}
+
+impl<K, V> Drop for WriteGuard<'_, K, V> {
+    #[inline]
+    fn drop(&mut self) {
+        self.shard.len.store(self.len(), Ordering::Relaxed);
+        // SAFETY: 1. the access marker is not used again; 2. the guard owns the exclusive hold.
+        unsafe {
+            ManuallyDrop::drop(&mut self.table);
+            self.shard.lock.unlock_exclusive();
+        }
+    }
+}
+
+/// A shared handle on one entry: a key, a value of type `T` reached from the entry (the value
+/// itself, or something inside it after `map`), and the guard `G` that keeps them locked.
+///
+/// `G` is a [`ReadGuard`] for single-key guards, or an `Arc` of one for iteration items.
+pub(crate) struct ElemRef<G, K, T: ?Sized> {
+    key: NonNull<K>,
+    value: NonNull<T>,
+    guard: G,
+}
+
+// SAFETY: the handle lends out `&K` and `&T` (so `Sync` bounds for both traits) and owns `G`.
+unsafe impl<G: Send, K: Sync, T: ?Sized + Sync> Send for ElemRef<G, K, T> {}
+// SAFETY: as above.
+unsafe impl<G: Sync, K: Sync, T: ?Sized + Sync> Sync for ElemRef<G, K, T> {}
+
+impl<'a, K, V> ElemRef<ReadGuard<'a, K, V>, K, V> {
+    /// Points at the entry `locate` finds in the guarded table, or gives the guard back.
+    #[inline]
+    pub(crate) fn new(
+        guard: ReadGuard<'a, K, V>,
+        locate: impl FnOnce(&Table<K, V>) -> Option<&(K, V)>,
+    ) -> Result<Self, ReadGuard<'a, K, V>> {
+        match locate(&guard) {
+            Some((k, v)) => Ok(Self {
+                key: NonNull::from(k),
+                value: NonNull::from(v),
+                guard,
+            }),
+            None => Err(guard),
+        }
+    }
+}
+
+impl<G, K, T: ?Sized> ElemRef<G, K, T> {
+    #[inline]
+    pub(crate) fn key(&self) -> &K {
+        // SAFETY: `key` points into the table that `guard` keeps locked (shared) and unchanged
+        // for as long as `self` lives.
+        unsafe { self.key.as_ref() }
+    }
+
+    #[inline]
+    pub(crate) fn value(&self) -> &T {
+        // SAFETY: as for `key`.
+        unsafe { self.value.as_ref() }
+    }
+
+    /// Narrows the value to a part of it.
+    #[inline]
+    pub(crate) fn map<U: ?Sized>(self, f: impl FnOnce(&T) -> &U) -> ElemRef<G, K, U> {
+        let value = NonNull::from(f(self.value()));
+        ElemRef {
+            key: self.key,
+            value,
+            guard: self.guard,
+        }
+    }
+
+    /// Narrows the value to a part of it, if `f` finds one.
+    #[inline]
+    pub(crate) fn try_map<U: ?Sized>(
+        self,
+        f: impl FnOnce(&T) -> Option<&U>,
+    ) -> Result<ElemRef<G, K, U>, Self> {
+        match f(self.value()).map(NonNull::from) {
+            Some(value) => Ok(ElemRef {
+                key: self.key,
+                value,
+                guard: self.guard,
+            }),
+            None => Err(self),
+        }
+    }
+}
+
+/// An exclusive handle on one entry: like [`ElemRef`], but the value may be mutated. The key is
+/// only ever lent out shared, so the table's hashing invariant holds.
+pub(crate) struct ElemMut<G, K, T: ?Sized> {
+    key: NonNull<K>,
+    value: NonNull<T>,
+    guard: G,
+}
+
+// SAFETY: the handle lends out `&K` (`Sync`) and `&mut T` (`Send`; `Sync` through `&self`).
+unsafe impl<G: Send, K: Sync, T: ?Sized + Send + Sync> Send for ElemMut<G, K, T> {}
+// SAFETY: `&ElemMut` lends out `&K` and `&T` only.
+unsafe impl<G: Sync, K: Sync, T: ?Sized + Sync> Sync for ElemMut<G, K, T> {}
+
+impl<'a, K, V> ElemMut<WriteGuard<'a, K, V>, K, V> {
+    /// Points at the entry `locate` finds in the guarded table, or gives the guard back.
+    #[inline]
+    pub(crate) fn new(
+        mut guard: WriteGuard<'a, K, V>,
+        locate: impl FnOnce(&mut Table<K, V>) -> Option<&mut (K, V)>,
+    ) -> Result<Self, WriteGuard<'a, K, V>> {
+        match locate(&mut guard).map(split) {
+            Some((key, value)) => Ok(Self { key, value, guard }),
+            None => Err(guard),
+        }
+    }
+}
+
+impl<'a, K, V, T: ?Sized> ElemMut<WriteGuard<'a, K, V>, K, T> {
+    /// Keeps the entry but turns the exclusive lock into a shared one.
+    pub(crate) fn downgrade(self) -> ElemRef<ReadGuard<'a, K, V>, K, T> {
+        ElemRef {
+            key: self.key,
+            value: self.value,
+            guard: self.guard.downgrade(),
+        }
+    }
+}
+
+impl<G, K, T: ?Sized> ElemMut<G, K, T> {
+    #[inline]
+    pub(crate) fn key(&self) -> &K {
+        // SAFETY: `key` points into the table that `guard` keeps locked exclusively; the key is
+        // never lent out mutably, so shared borrows of it cannot conflict.
+        unsafe { self.key.as_ref() }
+    }
+
+    #[inline]
+    pub(crate) fn value(&self) -> &T {
+        // SAFETY: as for `key`; `&self` excludes `value_mut` for the borrow's lifetime.
+        unsafe { self.value.as_ref() }
+    }
+
+    #[inline]
+    pub(crate) fn value_mut(&mut self) -> &mut T {
+        // SAFETY: the exclusive lock is held and this handle is the only one for its entry;
+        // `&mut self` makes the borrow unique.
+        unsafe { self.value.as_mut() }
+    }
+
+    #[inline]
+    pub(crate) fn pair_mut(&mut self) -> (&K, &mut T) {
+        // SAFETY: key and value are disjoint fields of one entry; see `key` and `value_mut`.
+        unsafe { (self.key.as_ref(), self.value.as_mut()) }
+    }
+
+    #[inline]
+    pub(crate) fn map<U: ?Sized>(mut self, f: impl FnOnce(&mut T) -> &mut U) -> ElemMut<G, K, U> {
+        let value = NonNull::from(f(self.value_mut()));
+        ElemMut {
+            key: self.key,
+            value,
+            guard: self.guard,
+        }
+    }
+
+    #[inline]
+    pub(crate) fn try_map<U: ?Sized>(
+        mut self,
+        f: impl FnOnce(&mut T) -> Option<&mut U>,
+    ) -> Result<ElemMut<G, K, U>, Self> {
+        match f(self.value_mut()).map(NonNull::from) {
+            Some(value) => Ok(ElemMut {
+                key: self.key,
+                value,
+                guard: self.guard,
+            }),
+            None => Err(self),
+        }
+    }
+}
+
+/// Splits one entry into disjoint key and value pointers.
+#[inline]
+fn split<K, V>(entry: &mut (K, V)) -> (NonNull<K>, NonNull<V>) {
+    let (k, v) = entry;
+    (NonNull::from(k), NonNull::from(v))
+}
+
+/// The entries of one shard under a shared lock; items share the lock through an `Arc`, so they
+/// may outlive the iterator (as DashMap's do).
+pub(crate) struct ShardIter<'a, K, V> {
+    // Declared before `guard`: dropped while the lock is still held.
+    iter: hash_table::Iter<'a, (K, V)>,
+    guard: Arc<ReadGuard<'a, K, V>>,
+}
+
+impl<'a, K, V> ShardIter<'a, K, V> {
+    pub(crate) fn new(guard: ReadGuard<'a, K, V>) -> Self {
+        // SAFETY: the iterator is stored beside the guard's `Arc` and dropped first (field
+        // order); items keep their own clone of the `Arc`.
+        let iter = unsafe { guard.table_unbounded() }.iter();
+        Self {
+            iter,
+            guard: Arc::new(guard),
+        }
+    }
+}
+
+impl<'a, K, V> Iterator for ShardIter<'a, K, V> {
+    type Item = ElemRef<Arc<ReadGuard<'a, K, V>>, K, V>;
+
+    #[inline]
+    fn next(&mut self) -> Option<Self::Item> {
+        let (k, v) = self.iter.next()?;
+        Some(ElemRef {
+            key: NonNull::from(k),
+            value: NonNull::from(v),
+            guard: Arc::clone(&self.guard),
+        })
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.iter.size_hint()
+    }
+}
+
+/// The entries of one shard under an exclusive lock, shared by the yielded items through an
+/// `Arc`. Each item is the only handle on its entry.
+pub(crate) struct ShardIterMut<'a, K, V> {
+    // Declared before `guard`: dropped while the lock is still held.
+    iter: hash_table::IterMut<'a, (K, V)>,
+    guard: Arc<WriteGuard<'a, K, V>>,
+}
+
+impl<'a, K, V> ShardIterMut<'a, K, V> {
+    pub(crate) fn new(mut guard: WriteGuard<'a, K, V>) -> Self {
+        // SAFETY: the iterator is stored beside the guard's `Arc` and dropped first (field
+        // order); the guard is never dereferenced again until it drops, so this borrow is the
+        // only one; items keep their own clone of the `Arc`.
+        let iter = unsafe { guard.table_unbounded() }.iter_mut();
+        Self {
+            iter,
+            guard: Arc::new(guard),
+        }
+    }
+}
+
+impl<'a, K, V> Iterator for ShardIterMut<'a, K, V> {
+    type Item = ElemMut<Arc<WriteGuard<'a, K, V>>, K, V>;
+
+    #[inline]
+    fn next(&mut self) -> Option<Self::Item> {
+        let (key, value) = split(self.iter.next()?);
+        Some(ElemMut {
+            key,
+            value,
+            guard: Arc::clone(&self.guard),
+        })
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.iter.size_hint()
+    }
+}
+
+/// Replaces every value `v` with `f(&k, v)`, in place (no rehash).
+///
+/// If `f` panics, the entry it was given is removed (its value was moved into `f` and is gone),
+/// every other entry stays, and the panic resumes after the table is consistent again.
+pub(crate) fn alter_all_in<K, V>(table: &mut Table<K, V>, mut f: impl FnMut(&K, V) -> V) {
+    let mut panic = None;
+    let failed = table.extract_if(|entry| {
+        if panic.is_some() {
+            return false;
+        }
+        let (k, v) = entry;
+        // SAFETY: the value is moved out and, unless `f` panics, a new one is written back before
+        // anything else can observe the slot. If `f` panics the entry is extracted (returned
+        // `true`) and its stale value is forgotten below, so it is never read or dropped again.
+        let old = unsafe { ptr::read(v) };
+        match catch_unwind(AssertUnwindSafe(|| f(k, old))) {
+            Ok(new) => {
+                // SAFETY: the slot holds a moved-out value; writing does not drop it.
+                unsafe { ptr::write(v, new) };
+                false
+            }
+            Err(payload) => {
+                panic = Some(payload);
+                true
+            }
+        }
+    });
+    for (key, stale_value) in failed {
+        core::mem::forget(stale_value);
+        drop(key);
+    }
+    if let Some(payload) = panic {
+        resume_unwind(payload);
+    }
+}

@@ -1,0 +1,244 @@
+//! The one place the crate takes its synchronization primitives from.
+//!
+//! Every atomic, the `UnsafeCell` that holds shard data, spinning and parking come from here. The
+//! module has two bodies: the normal one (std atomics, `parking_lot_core` for parking) and, under
+//! `--cfg loom`, one built on loom, so that loom model-checks the real lock state machine and every
+//! access to shard data. No other file imports `std::sync::atomic` or `core::cell::UnsafeCell`.
+//!
+//! The std body mirrors loom's API (`UnsafeCell::get` returning a pointer object whose lifetime marks
+//! the access), not the other way round, so the code above is written once.
+
+pub(crate) use imp::*;
+
+#[cfg(not(loom))]
+mod imp {
+    use core::marker::PhantomData;
+    pub(crate) use core::sync::atomic::{AtomicUsize, Ordering};
+
+    /// A cell whose accesses are marked by the lifetime of the pointer objects it hands out.
+    ///
+    /// In the std build this is `core::cell::UnsafeCell` with loom's method names; under loom the
+    /// pointer objects tell the model checker when an access starts and ends.
+    #[derive(Debug, Default)]
+    #[repr(transparent)]
+    pub(crate) struct UnsafeCell<T: ?Sized>(core::cell::UnsafeCell<T>);
+
+    impl<T> UnsafeCell<T> {
+        #[inline]
+        pub(crate) fn new(value: T) -> Self {
+            Self(core::cell::UnsafeCell::new(value))
+        }
+
+        #[inline]
+        pub(crate) fn into_inner(self) -> T {
+            self.0.into_inner()
+        }
+    }
+
+    impl<T: ?Sized> UnsafeCell<T> {
+        /// Starts a shared access; it lasts as long as the returned `ConstPtr`.
+        #[inline]
+        pub(crate) fn get(&self) -> ConstPtr<T> {
+            ConstPtr(self.0.get(), PhantomData)
+        }
+
+        /// Starts an exclusive access; it lasts as long as the returned `MutPtr`.
+        #[inline]
+        pub(crate) fn get_mut(&self) -> MutPtr<T> {
+            MutPtr(self.0.get(), PhantomData)
+        }
+    }
+
+    /// A shared access to the contents of an [`UnsafeCell`].
+    #[derive(Debug)]
+    pub(crate) struct ConstPtr<T: ?Sized>(*const T, PhantomData<*const ()>);
+
+    impl<T: ?Sized> ConstPtr<T> {
+        /// # Safety
+        /// No exclusive access to the same cell may overlap the returned reference.
+        #[inline]
+        pub(crate) unsafe fn deref(&self) -> &T {
+            // SAFETY: the caller guarantees no overlapping exclusive access; the pointer came from
+            // a live `UnsafeCell`, which outlives `self` by construction.
+            unsafe { &*self.0 }
+        }
+    }
+
+    /// An exclusive access to the contents of an [`UnsafeCell`].
+    #[derive(Debug)]
+    pub(crate) struct MutPtr<T: ?Sized>(*mut T, PhantomData<*const ()>);
+
+    impl<T: ?Sized> MutPtr<T> {
+        /// # Safety
+        /// No other access to the same cell may overlap the returned reference.
+        #[inline]
+        #[allow(clippy::mut_from_ref)]
+        pub(crate) unsafe fn deref(&self) -> &mut T {
+            // SAFETY: the caller guarantees exclusivity for the lifetime of the reference.
+            unsafe { &mut *self.0 }
+        }
+    }
+
+    /// Bounded spinning before a thread parks (exponential `spin_loop`, then a few yields).
+    pub(crate) struct Spin(parking_lot_core::SpinWait);
+
+    impl Spin {
+        #[inline]
+        pub(crate) fn new() -> Self {
+            Self(parking_lot_core::SpinWait::new())
+        }
+
+        /// Spins once more; `false` once the budget is spent and the caller should park.
+        #[inline]
+        pub(crate) fn spin(&mut self) -> bool {
+            self.0.spin()
+        }
+
+        #[inline]
+        pub(crate) fn reset(&mut self) {
+            self.0.reset()
+        }
+    }
+
+    /// Parks threads on the address of a lock's state word, through `parking_lot_core`.
+    ///
+    /// Zero-sized here; under loom it carries a mutex and a condition variable.
+    #[derive(Debug, Default)]
+    pub(crate) struct Parker;
+
+    impl Parker {
+        #[inline]
+        pub(crate) fn new() -> Self {
+            Parker
+        }
+
+        /// Parks the calling thread if `validate` returns `true`. `validate` runs atomically with
+        /// respect to [`Parker::unpark_all`] on the same `word`, so a wake-up between the caller's
+        /// last check and its sleep cannot be lost.
+        #[cold]
+        pub(crate) fn park(&self, word: &AtomicUsize, validate: impl FnOnce() -> bool) {
+            // SAFETY: `park` requires that `validate` and `before_sleep` do not panic or call into
+            // the parking lot: `validate` only loads an atomic, `before_sleep` does nothing. The key
+            // is the state word's address (strict provenance: `addr`, no integer-to-pointer cast).
+            unsafe {
+                parking_lot_core::park(
+                    key(word),
+                    validate,
+                    || {},
+                    |_, _| {},
+                    parking_lot_core::DEFAULT_PARK_TOKEN,
+                    None,
+                );
+            }
+        }
+
+        /// Wakes every thread parked on `word`.
+        #[cold]
+        pub(crate) fn unpark_all(&self, word: &AtomicUsize) {
+            // SAFETY: the key is the state word's address, as in `park`; no callbacks run.
+            unsafe {
+                parking_lot_core::unpark_all(key(word), parking_lot_core::DEFAULT_UNPARK_TOKEN);
+            }
+        }
+    }
+
+    #[inline]
+    fn key(word: &AtomicUsize) -> usize {
+        core::ptr::from_ref(word).addr()
+    }
+
+    /// The default number of shards: `(available_parallelism * 4).next_power_of_two()`, computed
+    /// once per process.
+    pub(crate) fn default_shard_amount() -> usize {
+        static AMOUNT: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+        *AMOUNT.get_or_init(|| {
+            let cores = std::thread::available_parallelism().map_or(1, usize::from);
+            (cores * 4).next_power_of_two().max(2)
+        })
+    }
+}
+
+#[cfg(loom)]
+mod imp {
+    pub(crate) use loom::cell::{ConstPtr, MutPtr};
+    pub(crate) use loom::sync::atomic::{AtomicUsize, Ordering};
+
+    /// loom's `UnsafeCell`, plus the `&mut self` accessor the std body has.
+    #[derive(Debug)]
+    pub(crate) struct UnsafeCell<T>(loom::cell::UnsafeCell<T>);
+
+    impl<T> UnsafeCell<T> {
+        pub(crate) fn new(value: T) -> Self {
+            Self(loom::cell::UnsafeCell::new(value))
+        }
+
+        pub(crate) fn into_inner(self) -> T {
+            self.0.into_inner()
+        }
+
+        pub(crate) fn get(&self) -> ConstPtr<T> {
+            self.0.get()
+        }
+
+        pub(crate) fn get_mut(&self) -> MutPtr<T> {
+            self.0.get_mut()
+        }
+    }
+
+    /// Under loom spinning is a yield, and the budget is one, so models stay small.
+    pub(crate) struct Spin(bool);
+
+    impl Spin {
+        pub(crate) fn new() -> Self {
+            Self(false)
+        }
+
+        pub(crate) fn spin(&mut self) -> bool {
+            if self.0 {
+                return false;
+            }
+            self.0 = true;
+            loom::thread::yield_now();
+            true
+        }
+
+        pub(crate) fn reset(&mut self) {
+            self.0 = false;
+        }
+    }
+
+    /// The parking layer built from loom primitives: `validate` runs under the mutex that
+    /// `unpark_all` also takes, which is the same guarantee `parking_lot_core` gives with its
+    /// bucket lock.
+    #[derive(Debug)]
+    pub(crate) struct Parker {
+        mutex: loom::sync::Mutex<()>,
+        condvar: loom::sync::Condvar,
+    }
+
+    impl Parker {
+        pub(crate) fn new() -> Self {
+            Self {
+                mutex: loom::sync::Mutex::new(()),
+                condvar: loom::sync::Condvar::new(),
+            }
+        }
+
+        pub(crate) fn park(&self, _word: &AtomicUsize, validate: impl FnOnce() -> bool) {
+            let guard = self.mutex.lock().unwrap();
+            if validate() {
+                drop(self.condvar.wait(guard).unwrap());
+            }
+        }
+
+        pub(crate) fn unpark_all(&self, _word: &AtomicUsize) {
+            let _guard = self.mutex.lock().unwrap();
+            self.condvar.notify_all();
+        }
+    }
+
+    /// Models name their shard count; the default is the smallest legal one.
+    pub(crate) fn default_shard_amount() -> usize {
+        2
+    }
+}
