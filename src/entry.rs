@@ -8,7 +8,9 @@
 use core::fmt;
 use core::mem;
 
-use crate::guards::RefMut;
+use core::marker::PhantomData;
+
+use crate::guards::{NotSend, RefMut};
 use crate::shard::{ElemMut, Table, WriteGuard};
 
 /// The bucket was found under the lock that the entry still holds, so it cannot have moved.
@@ -219,11 +221,17 @@ pub struct OccupiedEntry<'a, K, V> {
     guard: WriteGuard<'a, K, V>,
     index: usize,
     key: K,
+    _not_send: NotSend,
 }
 
 impl<'a, K, V> OccupiedEntry<'a, K, V> {
     pub(crate) fn new(guard: WriteGuard<'a, K, V>, index: usize, key: K) -> Self {
-        Self { guard, index, key }
+        Self {
+            guard,
+            index,
+            key,
+            _not_send: PhantomData,
+        }
     }
 
     fn pair(&self) -> &(K, V) {
@@ -365,6 +373,7 @@ impl<'a, K, V> OccupiedEntry<'a, K, V> {
             mut guard,
             index,
             key,
+            ..
         } = self;
         mem::replace(guard.get_bucket_mut(index).expect(HELD), (key, value))
     }
@@ -393,11 +402,17 @@ pub struct VacantEntry<'a, K, V> {
     guard: WriteGuard<'a, K, V>,
     hash: u64,
     key: K,
+    _not_send: NotSend,
 }
 
 impl<'a, K, V> VacantEntry<'a, K, V> {
     pub(crate) fn new(guard: WriteGuard<'a, K, V>, hash: u64, key: K) -> Self {
-        Self { guard, hash, key }
+        Self {
+            guard,
+            hash,
+            key,
+            _not_send: PhantomData,
+        }
     }
 
     /// Inserts `value`, returning a guard on it (the lock stays held).

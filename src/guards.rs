@@ -10,11 +10,11 @@ use core::marker::PhantomData;
 use core::ops::{Deref, DerefMut};
 use std::sync::Arc;
 
-use crate::shard::{ElemMut, ElemRef, ReadGuard, WriteGuard};
+use crate::shard::{ElemMut, ElemRef, ReadGuard, SingleKeyGuardsAreNotSend, WriteGuard};
 
-/// Makes single-key guards `!Send` (holding one across an `.await` in a spawned task is a compile
-/// error rather than a deadlock) while leaving them `Sync`. `MutexGuard` is `!Send + Sync`.
-type NotSend = PhantomData<std::sync::MutexGuard<'static, ()>>;
+/// Makes single-key guards `!Send` (holding one across an `.await` in a task that may move
+/// between threads is a compile error rather than a deadlock) while leaving them `Sync`.
+pub(crate) type NotSend = PhantomData<SingleKeyGuardsAreNotSend>;
 
 macro_rules! shared_accessors {
     ($t:ident) => {

@@ -8,6 +8,7 @@
 //! the lifetime of `&self` / `&mut self` (the rule DashMap broke in RUSTSEC-2022-0002).
 
 use core::fmt;
+use core::marker::PhantomData;
 use core::mem::ManuallyDrop;
 use core::ptr::{self, NonNull};
 use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
@@ -239,6 +240,13 @@ impl<K, V> Drop for WriteGuard<'_, K, V> {
         }
     }
 }
+
+/// A zero-sized marker that is `Sync` but not `Send`. Single-key guards carry it, so the
+/// compiler's error for sending one (or holding one across `.await` in a spawned task) names it.
+pub(crate) struct SingleKeyGuardsAreNotSend(PhantomData<*const ()>);
+
+// SAFETY: the marker holds no data; only `Send` is withheld, on purpose.
+unsafe impl Sync for SingleKeyGuardsAreNotSend {}
 
 /// A shared handle on one entry: a key, a value of type `T` reached from the entry (the value
 /// itself, or something inside it after `map`), and the guard `G` that keeps them locked.

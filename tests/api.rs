@@ -18,7 +18,10 @@ fn constructors_set_shards_and_capacity() {
     let d: ShardedMap<u32, u32> = ShardedMap::default();
     assert_eq!(d.shard_amount(), m.shard_amount());
     assert!(ShardedMap::<u32, u32>::with_capacity(1000).capacity() >= 1000);
-    assert_eq!(ShardedMap::<u32, u32>::with_shard_amount(8).shard_amount(), 8);
+    assert_eq!(
+        ShardedMap::<u32, u32>::with_shard_amount(8).shard_amount(),
+        8
+    );
     let m = ShardedMap::<u32, u32>::with_capacity_and_shard_amount(500, 4);
     assert_eq!(m.shard_amount(), 4);
     assert!(m.capacity() >= 500);
@@ -42,15 +45,23 @@ fn presized_map_does_not_grow() {
     for i in 0..n as u64 {
         m.insert(i, i);
     }
-    assert_eq!(m.capacity(), cap, "a shard grew although the map was presized for {n}");
+    assert_eq!(
+        m.capacity(),
+        cap,
+        "a shard grew although the map was presized for {n}"
+    );
 }
 
 #[test]
 fn invalid_shard_amounts_panic_with_the_value() {
     for bad in [0usize, 1, 3, 6, 100] {
-        let err = std::panic::catch_unwind(|| ShardedMap::<u8, u8>::with_shard_amount(bad)).unwrap_err();
+        let err =
+            std::panic::catch_unwind(|| ShardedMap::<u8, u8>::with_shard_amount(bad)).unwrap_err();
         let msg = err.downcast_ref::<String>().unwrap();
-        assert!(msg.contains(&format!("got {bad}")), "message {msg:?} does not name {bad}");
+        assert!(
+            msg.contains(&format!("got {bad}")),
+            "message {msg:?} does not name {bad}"
+        );
         assert!(msg.contains("power of two"), "{msg}");
     }
     let err = std::panic::catch_unwind(|| ShardedSet::<u8>::with_shard_amount(12)).unwrap_err();
@@ -59,7 +70,8 @@ fn invalid_shard_amounts_panic_with_the_value() {
 
 #[test]
 fn capacity_overflow_is_reported() {
-    let err = std::panic::catch_unwind(|| ShardedMap::<u64, u64>::with_capacity(usize::MAX)).unwrap_err();
+    let err =
+        std::panic::catch_unwind(|| ShardedMap::<u64, u64>::with_capacity(usize::MAX)).unwrap_err();
     let msg = err
         .downcast_ref::<String>()
         .map(String::as_str)
@@ -128,7 +140,10 @@ fn borrowed_lookups_compile_and_work() {
     });
     assert_eq!(*m.get("k").unwrap(), vec![1, 2]);
     assert_eq!(m.remove_if("k", |_, v| v.len() == 5), None);
-    assert_eq!(m.remove_if_mut("k", |_, v| v.pop() == Some(2)), Some(("k".into(), vec![1])));
+    assert_eq!(
+        m.remove_if_mut("k", |_, v| v.pop() == Some(2)),
+        Some(("k".into(), vec![1]))
+    );
     let boxed: ShardedMap<Box<str>, i32> = ShardedMap::new();
     boxed.insert("x".into(), 1);
     assert_eq!(*boxed.get("x").unwrap(), 1);
@@ -234,12 +249,30 @@ fn entry_api() {
     assert_eq!(*m.entry("a".into()).or_insert(1), 1);
     assert_eq!(*m.entry("a".into()).or_insert(5), 1);
     assert_eq!(*m.entry("b".into()).or_insert_with(|| 2), 2);
-    assert_eq!(*m.entry("cc".into()).or_insert_with_key(|k| k.len() as i32), 2);
+    assert_eq!(
+        *m.entry("cc".into()).or_insert_with_key(|k| k.len() as i32),
+        2
+    );
     assert_eq!(*m.entry("d".into()).or_default(), 0);
-    assert_eq!(m.entry("e".into()).or_try_insert_with(|| Err::<i32, &str>("no")).unwrap_err(), "no");
+    assert_eq!(
+        m.entry("e".into())
+            .or_try_insert_with(|| Err::<i32, &str>("no"))
+            .unwrap_err(),
+        "no"
+    );
     assert!(!m.contains_key("e"));
-    assert_eq!(*m.entry("e".into()).or_try_insert_with(|| Ok::<_, ()>(7)).unwrap(), 7);
-    assert_eq!(*m.entry("e".into()).or_try_insert_with(|| Err::<i32, ()>(())).unwrap(), 7);
+    assert_eq!(
+        *m.entry("e".into())
+            .or_try_insert_with(|| Ok::<_, ()>(7))
+            .unwrap(),
+        7
+    );
+    assert_eq!(
+        *m.entry("e".into())
+            .or_try_insert_with(|| Err::<i32, ()>(()))
+            .unwrap(),
+        7
+    );
     m.entry("a".into()).and_modify(|v| *v += 10).or_insert(0);
     assert_eq!(*m.get("a").unwrap(), 11);
     m.entry("z".into()).and_modify(|v| *v += 10).or_insert(3);
@@ -305,8 +338,16 @@ fn entry_api() {
         Entry::Occupied(_) => panic!(),
     }
     assert!(!m.contains_key("vac3"));
-    let mut expected: Vec<(String, i32)> =
-        vec![("cc".into(), 9), ("d".into(), 0), ("e".into(), 7), ("z".into(), 3), ("f".into(), 6), ("g".into(), 8), ("vac".into(), 1), ("vac2".into(), 2)];
+    let mut expected: Vec<(String, i32)> = vec![
+        ("cc".into(), 9),
+        ("d".into(), 0),
+        ("e".into(), 7),
+        ("z".into(), 3),
+        ("f".into(), 6),
+        ("g".into(), 8),
+        ("vac".into(), 1),
+        ("vac2".into(), 2),
+    ];
     expected.sort();
     let mut got: Vec<(String, i32)> = m.iter().map(|r| (r.key().clone(), *r.value())).collect();
     got.sort();
@@ -324,7 +365,9 @@ fn whole_map_operations() {
         k % 2 == 0
     });
     assert_eq!(m.len(), 50);
-    assert!(m.iter().all(|r| r.key() % 2 == 0 && *r.value() == r.key() + 1));
+    assert!(m
+        .iter()
+        .all(|r| r.key() % 2 == 0 && *r.value() == r.key() + 1));
     m.alter_all(|k, v| v + k);
     assert!(m.iter().all(|r| *r.value() == 2 * r.key() + 1));
     for mut r in m.iter_mut() {
@@ -339,7 +382,10 @@ fn whole_map_operations() {
     assert!(cap >= 50);
     m.clear();
     assert!(m.is_empty());
-    assert!(m.capacity() >= cap, "clear keeps the allocation (and reclaims tombstones)");
+    assert!(
+        m.capacity() >= cap,
+        "clear keeps the allocation (and reclaims tombstones)"
+    );
     m.shrink_to_fit();
     assert!(m.capacity() < cap);
     let total: usize = (0..m.shard_amount()).map(|i| m.shard_len(i)).sum();
@@ -430,7 +476,10 @@ fn read_only_view() {
     assert!(!v.contains_key(&50));
     assert_eq!(v.iter().count(), 50);
     assert_eq!(v.keys().copied().sum::<u32>(), (0..50).sum());
-    assert_eq!(v.values().copied().sum::<u32>(), (0..50).map(|i| i * 3).sum());
+    assert_eq!(
+        v.values().copied().sum::<u32>(),
+        (0..50).map(|i| i * 3).sum()
+    );
     let _: &sharded_map::RandomState = v.hasher();
     let v2 = v.clone();
     assert!(format!("{v2:?}").contains("4: 12"));
@@ -469,8 +518,14 @@ fn set_api() {
     assert_eq!((&s).into_iter().count(), 5);
     assert!(s.iter().all(|r| r.len() == 1)); // Deref to the key
     assert!(s.capacity() >= 5);
-    assert_eq!(s.hash_usize(&"0".to_string()), s.hash_usize(&"0".to_string()));
-    assert_eq!(s.determine_shard(s.hash_usize(&"0".to_string())), s.determine_map("0"));
+    assert_eq!(
+        s.hash_usize(&"0".to_string()),
+        s.hash_usize(&"0".to_string())
+    );
+    assert_eq!(
+        s.determine_shard(s.hash_usize(&"0".to_string())),
+        s.determine_map("0")
+    );
     let _: &sharded_map::RandomState = s.hasher();
     let c = s.clone();
     assert_eq!(c, s);
@@ -492,8 +547,13 @@ fn set_api() {
     assert!(ShardedSet::<u8>::with_capacity(9).capacity() >= 9);
     let sh = ShardedSet::<u8, _>::with_hasher(StdRandomState::new());
     sh.insert(1);
-    assert!(ShardedSet::<u8, _>::with_capacity_and_hasher(9, StdRandomState::new()).capacity() >= 9);
-    assert_eq!(ShardedSet::<u8, _>::with_hasher_and_shard_amount(Colliding, 2).shard_amount(), 2);
+    assert!(
+        ShardedSet::<u8, _>::with_capacity_and_hasher(9, StdRandomState::new()).capacity() >= 9
+    );
+    assert_eq!(
+        ShardedSet::<u8, _>::with_hasher_and_shard_amount(Colliding, 2).shard_amount(),
+        2
+    );
     let it = sh.iter();
     assert!(format!("{it:?}").contains("SetIter"));
 }

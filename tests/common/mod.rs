@@ -100,13 +100,19 @@ pub struct Tracked {
 
 impl Tracked {
     pub fn new(id: u64, drops: &Arc<AtomicUsize>) -> Self {
-        Self { id, drops: drops.clone() }
+        Self {
+            id,
+            drops: drops.clone(),
+        }
     }
 }
 
 impl Clone for Tracked {
     fn clone(&self) -> Self {
-        Self { id: self.id, drops: self.drops.clone() }
+        Self {
+            id: self.id,
+            drops: self.drops.clone(),
+        }
     }
 }
 
@@ -146,7 +152,11 @@ pub struct Bomb {
 
 impl Bomb {
     pub fn new(id: u64, hash_panics: &Arc<AtomicBool>, eq_panics: &Arc<AtomicBool>) -> Self {
-        Self { id, hash_panics: hash_panics.clone(), eq_panics: eq_panics.clone() }
+        Self {
+            id,
+            hash_panics: hash_panics.clone(),
+            eq_panics: eq_panics.clone(),
+        }
     }
 }
 
@@ -199,14 +209,20 @@ where
         let key = probe(i);
         let shard = map.determine_map(&key);
         if !free[shard] {
-            assert!(map.try_entry(key).is_some(), "shard {shard} is still locked");
+            assert!(
+                map.try_entry(key).is_some(),
+                "shard {shard} is still locked"
+            );
             free[shard] = true;
         }
     }
     let keys: Vec<K> = map.iter().map(|r| r.key().clone()).collect();
     assert_eq!(map.len(), keys.len(), "len() disagrees with iteration");
     for k in &keys {
-        assert!(map.contains_key(k), "iterated key {k:?} not found by lookup");
+        assert!(
+            map.contains_key(k),
+            "iterated key {k:?} not found by lookup"
+        );
     }
 }
 
@@ -230,7 +246,9 @@ pub fn watchdog<F: FnOnce() + Send + 'static>(name: &str, secs: u64, f: F) {
             }
         }
         Err(mpsc::RecvTimeoutError::Timeout) => {
-            panic!("watchdog: scenario `{name}` did not finish within {secs}s: deadlock or livelock")
+            panic!(
+                "watchdog: scenario `{name}` did not finish within {secs}s: deadlock or livelock"
+            )
         }
     }
 }
