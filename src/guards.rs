@@ -85,22 +85,22 @@ macro_rules! mut_accessors {
 }
 
 macro_rules! guard_traits {
-    ($name:ident < $($p:ident),* >, $t:ident) => {
-        impl<K, $($p),*> Deref for $name<'_, K, $($p),*> {
+    ($name:ident $(< $($p:ident),* >)?, $t:ident) => {
+        impl<K, V, $($($p: ?Sized),*)?> Deref for $name<'_, K, V $($(, $p)*)?> {
             type Target = $t;
             fn deref(&self) -> &$t {
                 self.inner.value()
             }
         }
 
-        impl<K: fmt::Debug, $($p),*> fmt::Debug for $name<'_, K, $($p),*>
+        impl<K: fmt::Debug, V, $($($p: ?Sized),*)?> fmt::Debug for $name<'_, K, V $($(, $p)*)?>
         where
             $t: fmt::Debug,
         {
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 f.debug_struct(stringify!($name))
                     .field("key", self.inner.key())
-                    .field("value", self.inner.value())
+                    .field("value", &self.inner.value())
                     .finish()
             }
         }
@@ -108,8 +108,8 @@ macro_rules! guard_traits {
 }
 
 macro_rules! guard_deref_mut {
-    ($name:ident < $($p:ident),* >, $t:ident) => {
-        impl<K, $($p),*> DerefMut for $name<'_, K, $($p),*> {
+    ($name:ident $(< $($p:ident),* >)?, $t:ident) => {
+        impl<K, V, $($($p: ?Sized),*)?> DerefMut for $name<'_, K, V $($(, $p)*)?> {
             fn deref_mut(&mut self) -> &mut $t {
                 self.inner.value_mut()
             }
@@ -151,7 +151,7 @@ impl<'a, K, V> Ref<'a, K, V> {
     /// let s = map.get("k").unwrap().map(|v| &v.1);
     /// assert_eq!(&*s, "x");
     /// ```
-    pub fn map<F, T>(self, f: F) -> MappedRef<'a, K, V, T>
+    pub fn map<F, T: ?Sized>(self, f: F) -> MappedRef<'a, K, V, T>
     where
         F: FnOnce(&V) -> &T,
     {
@@ -169,7 +169,7 @@ impl<'a, K, V> Ref<'a, K, V> {
     /// assert!(map.get("k").unwrap().try_map(|v| v.get(5)).is_err());
     /// assert_eq!(*map.get("k").unwrap().try_map(|v| v.get(1)).unwrap(), 2);
     /// ```
-    pub fn try_map<F, T>(self, f: F) -> Result<MappedRef<'a, K, V, T>, Self>
+    pub fn try_map<F, T: ?Sized>(self, f: F) -> Result<MappedRef<'a, K, V, T>, Self>
     where
         F: FnOnce(&V) -> Option<&T>,
     {
@@ -183,7 +183,7 @@ impl<'a, K, V> Ref<'a, K, V> {
     }
 }
 
-guard_traits!(Ref<V>, V);
+guard_traits!(Ref, V);
 
 /// An exclusive guard on one entry, from [`ShardedMap::get_mut`](crate::ShardedMap::get_mut) or
 /// an entry. Dereferences (mutably) to the value.
@@ -232,7 +232,7 @@ impl<'a, K, V> RefMut<'a, K, V> {
     /// *map.get_mut("k").unwrap().map(|v| &mut v.1) = 5;
     /// assert_eq!(*map.get("k").unwrap(), (1, 5));
     /// ```
-    pub fn map<F, T>(self, f: F) -> MappedRefMut<'a, K, V, T>
+    pub fn map<F, T: ?Sized>(self, f: F) -> MappedRefMut<'a, K, V, T>
     where
         F: FnOnce(&mut V) -> &mut T,
     {
@@ -250,7 +250,7 @@ impl<'a, K, V> RefMut<'a, K, V> {
     /// *map.get_mut("k").unwrap().try_map(|v| v.get_mut(0)).unwrap() = 7;
     /// assert_eq!(map.get("k").unwrap()[0], 7);
     /// ```
-    pub fn try_map<F, T>(self, f: F) -> Result<MappedRefMut<'a, K, V, T>, Self>
+    pub fn try_map<F, T: ?Sized>(self, f: F) -> Result<MappedRefMut<'a, K, V, T>, Self>
     where
         F: FnOnce(&mut V) -> Option<&mut T>,
     {
@@ -264,8 +264,8 @@ impl<'a, K, V> RefMut<'a, K, V> {
     }
 }
 
-guard_traits!(RefMut<V>, V);
-guard_deref_mut!(RefMut<V>, V);
+guard_traits!(RefMut, V);
+guard_deref_mut!(RefMut, V);
 
 /// A shared guard on a part of one entry's value, from [`Ref::map`]. `!Send`.
 ///
@@ -327,7 +327,7 @@ impl<'a, K, V, T: ?Sized> MappedRef<'a, K, V, T> {
     }
 }
 
-guard_traits!(MappedRef<V, T>, T);
+guard_traits!(MappedRef<T>, T);
 
 impl<K, V, T: ?Sized + fmt::Display> fmt::Display for MappedRef<'_, K, V, T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -403,8 +403,8 @@ impl<'a, K, V, T: ?Sized> MappedRefMut<'a, K, V, T> {
     }
 }
 
-guard_traits!(MappedRefMut<V, T>, T);
-guard_deref_mut!(MappedRefMut<V, T>, T);
+guard_traits!(MappedRefMut<T>, T);
+guard_deref_mut!(MappedRefMut<T>, T);
 
 /// A shared guard on one entry, yielded by [`ShardedMap::iter`](crate::ShardedMap::iter).
 ///
@@ -430,7 +430,7 @@ impl<'a, K, V> RefMulti<'a, K, V> {
     shared_accessors!(V);
 }
 
-guard_traits!(RefMulti<V>, V);
+guard_traits!(RefMulti, V);
 
 /// An exclusive guard on one entry, yielded by
 /// [`ShardedMap::iter_mut`](crate::ShardedMap::iter_mut). Shares its shard's write lock with the
@@ -457,5 +457,5 @@ impl<'a, K, V> RefMutMulti<'a, K, V> {
     mut_accessors!(V);
 }
 
-guard_traits!(RefMutMulti<V>, V);
-guard_deref_mut!(RefMutMulti<V>, V);
+guard_traits!(RefMutMulti, V);
+guard_deref_mut!(RefMutMulti, V);

@@ -29,7 +29,7 @@ where
     S: BuildHasher + Default,
 {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct MapVisitor<K, V, S>(PhantomData<fn() -> ShardedMap<K, V, S>>);
+        struct MapVisitor<K, V, S>(PhantomData<(K, V, S)>);
 
         impl<'de, K, V, S> Visitor<'de> for MapVisitor<K, V, S>
         where
@@ -75,7 +75,7 @@ where
     S: BuildHasher + Default,
 {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct SetVisitor<K, S>(PhantomData<fn() -> ShardedSet<K, S>>);
+        struct SetVisitor<K, S>(PhantomData<(K, S)>);
 
         impl<'de, K, S> Visitor<'de> for SetVisitor<K, S>
         where

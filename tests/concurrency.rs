@@ -16,7 +16,9 @@ const LIMIT_S: u64 = 120;
 
 fn for_thread_counts(name: &str, scenario: fn(usize)) {
     for threads in THREAD_COUNTS {
-        watchdog(&format!("{name} x{threads}"), LIMIT_S, move || scenario(threads));
+        watchdog(&format!("{name} x{threads}"), LIMIT_S, move || {
+            scenario(threads)
+        });
     }
 }
 
@@ -107,7 +109,11 @@ fn insert_vs_remove_each_key_removed_once() {
                 }
             }
         });
-        assert_eq!(removed.load(Ordering::SeqCst), keys as usize, "a key was removed twice or never");
+        assert_eq!(
+            removed.load(Ordering::SeqCst),
+            keys as usize,
+            "a key was removed twice or never"
+        );
         assert!(m.is_empty());
         assert_eq!(m.iter().count(), 0);
     });
@@ -256,7 +262,9 @@ fn nested_read_completes_while_a_writer_waits() {
     for_thread_counts("nested read with waiting writer", |threads| {
         let m = Arc::new(ShardedMap::<u64, u64>::with_shard_amount(2));
         m.insert(1, 1);
-        let other = (2..100u64).find(|k| m.determine_map(k) == m.determine_map(&1)).unwrap();
+        let other = (2..100u64)
+            .find(|k| m.determine_map(k) == m.determine_map(&1))
+            .unwrap();
         m.insert(other, 2);
         let outer = m.get(&1).unwrap();
         // Writers queue up on the same shard.
@@ -269,7 +277,11 @@ fn nested_read_completes_while_a_writer_waits() {
         std::thread::sleep(Duration::from_millis(if cfg!(miri) { 2 } else { 20 }));
         // Reader-preferring: the same thread reads the same shard again without deadlock.
         assert_eq!(*m.get(&other).unwrap(), 2);
-        assert_eq!(*m.get(&1).unwrap(), 1, "a writer got in while a reader held the shard");
+        assert_eq!(
+            *m.get(&1).unwrap(),
+            1,
+            "a writer got in while a reader held the shard"
+        );
         drop(outer);
         for w in writers {
             w.join().unwrap();

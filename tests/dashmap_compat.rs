@@ -65,7 +65,9 @@ fn entry_api_for_atomic_operations() {
     map.entry("counter".to_string()).or_insert(0);
     map.entry("lazy".to_string()).or_insert_with(|| 42);
     map.entry("counter".to_string()).and_modify(|v| *v += 1);
-    map.entry("counter".to_string()).and_modify(|v| *v += 1).or_insert(1);
+    map.entry("counter".to_string())
+        .and_modify(|v| *v += 1)
+        .or_insert(1);
     assert_eq!(*map.get("counter").unwrap(), 2);
     assert_eq!(*map.get("lazy").unwrap(), 42);
     for entry in map.iter() {
@@ -89,7 +91,9 @@ mod cache_pattern {
 
     impl Cache {
         fn new() -> Self {
-            Cache { data: DashMap::new() }
+            Cache {
+                data: DashMap::new(),
+            }
         }
         fn get(&self, key: &str) -> Option<String> {
             self.data.get(key).and_then(|entry| {
@@ -101,7 +105,13 @@ mod cache_pattern {
             })
         }
         fn set(&self, key: String, value: String, ttl: Duration) {
-            self.data.insert(key, CacheEntry { value, expires_at: Instant::now() + ttl });
+            self.data.insert(
+                key,
+                CacheEntry {
+                    value,
+                    expires_at: Instant::now() + ttl,
+                },
+            );
         }
         fn remove(&self, key: &str) {
             self.data.remove(key);
@@ -162,7 +172,10 @@ fn concurrent_counter_pattern() {
         let counters_clone = Arc::clone(&counters);
         handles.push(thread::spawn(move || {
             for _ in 0..1000 {
-                counters_clone.entry(format!("counter-{}", i % 3)).and_modify(|v| *v += 1).or_insert(1);
+                counters_clone
+                    .entry(format!("counter-{}", i % 3))
+                    .and_modify(|v| *v += 1)
+                    .or_insert(1);
             }
         }));
     }
@@ -214,10 +227,30 @@ mod custom_keys {
     #[test]
     fn custom_types_as_keys() {
         let users: DashMap<UserId, User> = DashMap::new();
-        let id1 = UserId { id: 1, region: "us".to_string() };
-        let id2 = UserId { id: 2, region: "eu".to_string() };
-        users.insert(id1.clone(), User { name: "Alice".into(), email: "alice@example.com".into(), active: true });
-        users.insert(id2.clone(), User { name: "Bob".into(), email: "bob@example.com".into(), active: false });
+        let id1 = UserId {
+            id: 1,
+            region: "us".to_string(),
+        };
+        let id2 = UserId {
+            id: 2,
+            region: "eu".to_string(),
+        };
+        users.insert(
+            id1.clone(),
+            User {
+                name: "Alice".into(),
+                email: "alice@example.com".into(),
+                active: true,
+            },
+        );
+        users.insert(
+            id2.clone(),
+            User {
+                name: "Bob".into(),
+                email: "bob@example.com".into(),
+                active: false,
+            },
+        );
         if let Some(user) = users.get(&id1) {
             assert_eq!(user.name, "Alice");
         }

@@ -42,18 +42,18 @@ fn op() -> impl Strategy<Value = Op> {
     let k = 0u8..40;
     let v = any::<u32>();
     prop_oneof![
-        6 => (k.clone(), v.clone()).prop_map(|(k, v)| Op::Insert(k, v)),
+        6 => (k.clone(), v).prop_map(|(k, v)| Op::Insert(k, v)),
         2 => k.clone().prop_map(Op::Get),
-        2 => (k.clone(), v.clone()).prop_map(|(k, v)| Op::GetMut(k, v)),
+        2 => (k.clone(), v).prop_map(|(k, v)| Op::GetMut(k, v)),
         3 => k.clone().prop_map(Op::Remove),
         1 => (k.clone(), any::<bool>()).prop_map(|(k, b)| Op::RemoveIf(k, b)),
-        1 => (k.clone(), v.clone()).prop_map(|(k, v)| Op::RemoveIfMut(k, v)),
-        2 => (k.clone(), v.clone()).prop_map(|(k, v)| Op::OrInsert(k, v)),
-        2 => (k.clone(), v.clone()).prop_map(|(k, v)| Op::AndModifyOrInsert(k, v)),
-        1 => (k.clone(), v.clone()).prop_map(|(k, v)| Op::EntryInsert(k, v)),
+        1 => (k.clone(), v).prop_map(|(k, v)| Op::RemoveIfMut(k, v)),
+        2 => (k.clone(), v).prop_map(|(k, v)| Op::OrInsert(k, v)),
+        2 => (k.clone(), v).prop_map(|(k, v)| Op::AndModifyOrInsert(k, v)),
+        1 => (k.clone(), v).prop_map(|(k, v)| Op::EntryInsert(k, v)),
         1 => k.clone().prop_map(Op::EntryRemove),
-        1 => (k.clone(), v.clone()).prop_map(|(k, v)| Op::Alter(k, v)),
-        1 => v.clone().prop_map(Op::AlterAll),
+        1 => (k.clone(), v).prop_map(|(k, v)| Op::Alter(k, v)),
+        1 => v.prop_map(Op::AlterAll),
         1 => (1u8..5).prop_map(Op::Retain),
         1 => k.clone().prop_map(Op::View),
         1 => k.clone().prop_map(Op::TryGet),
@@ -104,8 +104,14 @@ fn run<S: BuildHasher>(map: ShardedMap<u8, u32, S>, ops: &[Op]) -> Result<(), Te
                 prop_assert_eq!(*map.entry(k).or_insert(v), *model.entry(k).or_insert(v))
             }
             Op::AndModifyOrInsert(k, v) => {
-                let ours = *map.entry(k).and_modify(|x| *x = x.wrapping_mul(3)).or_insert(v);
-                let theirs = *model.entry(k).and_modify(|x| *x = x.wrapping_mul(3)).or_insert(v);
+                let ours = *map
+                    .entry(k)
+                    .and_modify(|x| *x = x.wrapping_mul(3))
+                    .or_insert(v);
+                let theirs = *model
+                    .entry(k)
+                    .and_modify(|x| *x = x.wrapping_mul(3))
+                    .or_insert(v);
                 prop_assert_eq!(ours, theirs);
             }
             Op::EntryInsert(k, v) => {
@@ -137,7 +143,10 @@ fn run<S: BuildHasher>(map: ShardedMap<u8, u32, S>, ops: &[Op]) -> Result<(), Te
             }
             Op::View(k) => prop_assert_eq!(map.view(&k, |_, v| *v), model.get(&k).copied()),
             Op::TryGet(k) => {
-                prop_assert_eq!(map.try_get(&k).try_unwrap().map(|r| *r), model.get(&k).copied())
+                prop_assert_eq!(
+                    map.try_get(&k).try_unwrap().map(|r| *r),
+                    model.get(&k).copied()
+                )
             }
             Op::ContainsKey(k) => prop_assert_eq!(map.contains_key(&k), model.contains_key(&k)),
             Op::Clear => {

@@ -14,7 +14,9 @@ fn switch() -> Arc<AtomicBool> {
     Arc::new(AtomicBool::new(false))
 }
 
-/// A map of `n` bomb keys (switches off) and a probe-key maker with its own, always-off switch.
+/// A map of `n` bomb keys (switches off), the hash and eq switches, and a probe-key maker with
+/// its own, always-off switch.
+#[allow(clippy::type_complexity)]
 fn bomb_map(
     n: u64,
 ) -> (
@@ -45,7 +47,7 @@ fn panicking_hash_on_insert_and_lookup() {
     h.store(true, Ordering::SeqCst);
     expect_panic(|| m.insert(Bomb::new(999, &h, &e), 1));
     expect_panic(|| m.get(&Bomb::new(3, &h, &e)).is_some());
-    expect_panic(|| m.entry(Bomb::new(4, &h, &e)).or_insert(0).clone());
+    expect_panic(|| *m.entry(Bomb::new(4, &h, &e)).or_insert(0));
     h.store(false, Ordering::SeqCst);
     assert_eq!(m.len(), 50);
     assert_consistent(&m, probe);
