@@ -295,8 +295,7 @@ impl RawRwLock {
 #[cfg(all(test, not(loom)))]
 mod tests {
     use super::*;
-    use std::sync::atomic::AtomicBool;
-    use std::sync::Arc;
+    use std::sync::{mpsc, Arc};
 
     #[test]
     fn uncontended_modes() {
@@ -334,26 +333,22 @@ mod tests {
     fn writer_waits_for_reader_and_is_woken() {
         let lock = Arc::new(RawRwLock::new());
         lock.lock_shared();
-        let got = Arc::new(AtomicBool::new(false));
+        let (tx, rx) = mpsc::channel();
         let t = {
-            let (lock, got) = (lock.clone(), got.clone());
+            let lock = lock.clone();
             std::thread::spawn(move || {
                 lock.lock_exclusive();
-                got.store(true, Ordering::SeqCst);
+                tx.send(()).unwrap();
                 // SAFETY: taken just above.
                 unsafe { lock.unlock_exclusive() };
             })
         };
-        std::thread::sleep(std::time::Duration::from_millis(if cfg!(miri) {
-            1
-        } else {
-            50
-        }));
-        assert!(!got.load(Ordering::SeqCst), "writer got in beside a reader");
+        let wait = std::time::Duration::from_millis(if cfg!(miri) { 1 } else { 50 });
+        assert!(rx.recv_timeout(wait).is_err(), "writer got in beside a reader");
         // SAFETY: taken at the top.
         unsafe { lock.unlock_shared() };
+        rx.recv_timeout(std::time::Duration::from_secs(30)).expect("writer was never woken");
         t.join().unwrap();
-        assert!(got.load(Ordering::SeqCst));
         assert_eq!(lock.state.load(Ordering::Relaxed), 0);
     }
 
