@@ -25,6 +25,13 @@ mod view;
 #[cfg(feature = "serde")]
 mod serde;
 
+/// Internals exposed to loom models only (`--cfg loom`); not part of the API.
+#[cfg(loom)]
+#[doc(hidden)]
+pub mod __loom {
+    pub use crate::lock::RawRwLock;
+}
+
 /// The default hasher: [`ahash::RandomState`].
 pub type RandomState = ahash::RandomState;
 

@@ -49,6 +49,14 @@ const ONE_READER: usize = 0b100;
 const READERS: usize = !(PARKED | WRITER);
 
 const _: () = assert!(ONE_READER == (PARKED | WRITER) + 1);
+
+/// The ordering of the read-lock fast path. `--cfg planted_bug_weak_ordering` weakens it to
+/// `Relaxed` (a planted bug: the loom models must catch it; see `loom-tests/`).
+const READ_ACQUIRE: Ordering = if cfg!(planted_bug_weak_ordering) {
+    Ordering::Relaxed
+} else {
+    Ordering::Acquire
+};
 // `downgrade` turns WRITER into one reader with a single add.
 const _: () = assert!(ONE_READER - WRITER == WRITER);
 
@@ -64,13 +72,14 @@ const _: () = assert!(ONE_READER - WRITER == WRITER);
 ///   exclusively waits for itself forever.
 /// - **No thread affinity.** A lock taken on one thread may be released on another.
 #[derive(Debug)]
-pub(crate) struct RawRwLock {
+pub struct RawRwLock {
     state: AtomicUsize,
     parker: Parker,
 }
 
 impl RawRwLock {
-    pub(crate) fn new() -> Self {
+    /// A new, unlocked lock.
+    pub fn new() -> Self {
         Self {
             state: AtomicUsize::new(0),
             parker: Parker::new(),
@@ -79,8 +88,8 @@ impl RawRwLock {
 
     /// Takes the lock shared, blocking while a writer holds it.
     #[inline]
-    pub(crate) fn lock_shared(&self) {
-        let prev = self.state.fetch_add(ONE_READER, Ordering::Acquire);
+    pub fn lock_shared(&self) {
+        let prev = self.state.fetch_add(ONE_READER, READ_ACQUIRE);
         if prev & WRITER != 0 {
             self.lock_shared_slow();
         }
@@ -88,7 +97,7 @@ impl RawRwLock {
 
     /// Takes the lock shared if no writer holds it; never blocks.
     #[inline]
-    pub(crate) fn try_lock_shared(&self) -> bool {
+    pub fn try_lock_shared(&self) -> bool {
         let mut state = self.state.load(Ordering::Relaxed);
         loop {
             if state & WRITER != 0 {
@@ -111,7 +120,7 @@ impl RawRwLock {
     /// # Safety
     /// The caller holds the lock shared (and gives up that hold).
     #[inline]
-    pub(crate) unsafe fn unlock_shared(&self) {
+    pub unsafe fn unlock_shared(&self) {
         let prev = self.state.fetch_sub(ONE_READER, Ordering::Release);
         // The last reader leaves, no writer holds the lock, and someone is parked: a writer waits
         // for exactly this moment.
@@ -122,7 +131,7 @@ impl RawRwLock {
 
     /// Takes the lock exclusively, blocking while anyone holds it.
     #[inline]
-    pub(crate) fn lock_exclusive(&self) {
+    pub fn lock_exclusive(&self) {
         if self
             .state
             .compare_exchange(0, WRITER, Ordering::Acquire, Ordering::Relaxed)
@@ -134,7 +143,7 @@ impl RawRwLock {
 
     /// Takes the lock exclusively if nobody holds it; never blocks.
     #[inline]
-    pub(crate) fn try_lock_exclusive(&self) -> bool {
+    pub fn try_lock_exclusive(&self) -> bool {
         let mut state = self.state.load(Ordering::Relaxed);
         loop {
             if state & (READERS | WRITER) != 0 {
@@ -157,9 +166,9 @@ impl RawRwLock {
     /// # Safety
     /// The caller holds the lock exclusively (and gives up that hold).
     #[inline]
-    pub(crate) unsafe fn unlock_exclusive(&self) {
+    pub unsafe fn unlock_exclusive(&self) {
         let prev = self.state.fetch_sub(WRITER, Ordering::Release);
-        if prev & PARKED != 0 {
+        if prev & PARKED != 0 && !cfg!(planted_bug_lost_wakeup) {
             self.wake_all();
         }
     }
@@ -169,7 +178,7 @@ impl RawRwLock {
     /// # Safety
     /// The caller holds the lock exclusively; afterwards it holds it shared.
     #[inline]
-    pub(crate) unsafe fn downgrade(&self) {
+    pub unsafe fn downgrade(&self) {
         // WRITER -> ONE_READER in one add (checked by a const assertion above).
         let prev = self.state.fetch_add(ONE_READER - WRITER, Ordering::Release);
         if prev & PARKED != 0 {
@@ -344,10 +353,14 @@ mod tests {
             })
         };
         let wait = std::time::Duration::from_millis(if cfg!(miri) { 1 } else { 50 });
-        assert!(rx.recv_timeout(wait).is_err(), "writer got in beside a reader");
+        assert!(
+            rx.recv_timeout(wait).is_err(),
+            "writer got in beside a reader"
+        );
         // SAFETY: taken at the top.
         unsafe { lock.unlock_shared() };
-        rx.recv_timeout(std::time::Duration::from_secs(30)).expect("writer was never woken");
+        rx.recv_timeout(std::time::Duration::from_secs(30))
+            .expect("writer was never woken");
         t.join().unwrap();
         assert_eq!(lock.state.load(Ordering::Relaxed), 0);
     }

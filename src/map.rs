@@ -90,6 +90,13 @@ pub(crate) fn mix(hash: u64) -> u64 {
     (full as u64) ^ ((full >> 64) as u64)
 }
 
+/// The shard for a mixed hash: the bits just below hashbrown's 7 control bits. `shift` is
+/// `64 - log2(shard count)`.
+#[inline]
+pub(crate) fn shard_index(hash: u64, shift: u32) -> usize {
+    ((hash << 7) >> shift) as usize
+}
+
 /// Splits a requested total capacity over `shards`, with slack for uneven spread (about four
 /// standard deviations of a binomial count), so a presized map rarely grows.
 fn per_shard_capacity(capacity: usize, shards: usize) -> usize {
@@ -120,7 +127,7 @@ impl<K: Eq + Hash, V> ShardedMap<K, V, RandomState> {
     /// assert!(map.is_empty());
     /// ```
     pub fn new() -> Self {
-        Self::with_capacity_and_hasher(0, RandomState::default())
+        Self::with_capacity_and_hasher(0, sync::default_hasher())
     }
 
     /// Creates an empty map with room for at least `capacity` entries before any shard grows
@@ -135,7 +142,7 @@ impl<K: Eq + Hash, V> ShardedMap<K, V, RandomState> {
     /// assert!(map.capacity() >= 1000);
     /// ```
     pub fn with_capacity(capacity: usize) -> Self {
-        Self::with_capacity_and_hasher(capacity, RandomState::default())
+        Self::with_capacity_and_hasher(capacity, sync::default_hasher())
     }
 
     /// Creates an empty map with `shard_amount` shards.
@@ -150,7 +157,7 @@ impl<K: Eq + Hash, V> ShardedMap<K, V, RandomState> {
     /// assert_eq!(map.shard_amount(), 8);
     /// ```
     pub fn with_shard_amount(shard_amount: usize) -> Self {
-        Self::with_capacity_and_hasher_and_shard_amount(0, RandomState::default(), shard_amount)
+        Self::with_capacity_and_hasher_and_shard_amount(0, sync::default_hasher(), shard_amount)
     }
 
     /// Creates an empty map with `shard_amount` shards and room for `capacity` entries.
@@ -169,7 +176,7 @@ impl<K: Eq + Hash, V> ShardedMap<K, V, RandomState> {
     pub fn with_capacity_and_shard_amount(capacity: usize, shard_amount: usize) -> Self {
         Self::with_capacity_and_hasher_and_shard_amount(
             capacity,
-            RandomState::default(),
+            sync::default_hasher(),
             shard_amount,
         )
     }
@@ -370,7 +377,7 @@ impl<K, V, S> ShardedMap<K, V, S> {
 
     #[inline]
     fn shard_index(&self, hash: u64) -> usize {
-        ((hash << 7) >> self.shift) as usize
+        shard_index(hash, self.shift)
     }
 
     #[inline]
@@ -885,10 +892,38 @@ impl<K: Eq + Hash, V, S: BuildHasher> ShardedMap<K, V, S> {
         Ok(())
     }
 
-    /// Inserts every pair, like `extend` but through `&self`.
+    /// Inserts every pair, like `extend` but through `&self` (one lock per insert).
     pub(crate) fn extend_from<I: IntoIterator<Item = (K, V)>>(&self, iter: I) {
         for (k, v) in iter {
             self.insert(k, v);
+        }
+    }
+
+    /// Inserts every pair through `&mut self`: exclusive access, so no lock is taken at all.
+    /// The per-shard counters are refreshed at the end, also if a `Hash` or `Eq` panics.
+    pub(crate) fn extend_exclusive<I: IntoIterator<Item = (K, V)>>(&mut self, iter: I) {
+        struct SyncLens<'a, K, V>(&'a mut [CachePadded<Shard<K, V>>]);
+        impl<K, V> Drop for SyncLens<'_, K, V> {
+            fn drop(&mut self) {
+                self.0.iter_mut().for_each(|s| s.sync_len());
+            }
+        }
+        let Self {
+            shift,
+            shards,
+            hasher,
+        } = self;
+        let shards = SyncLens(shards);
+        let hash = |key: &K| mix(hasher.hash_one(key));
+        for (key, value) in iter {
+            let h = hash(&key);
+            let table = shards.0[shard_index(h, *shift)].table_mut();
+            match table.entry(h, |(k, _)| *k == key, |(k, _)| hash(k)) {
+                hashbrown::hash_table::Entry::Occupied(mut e) => e.get_mut().1 = value,
+                hashbrown::hash_table::Entry::Vacant(e) => {
+                    e.insert((key, value));
+                }
+            }
         }
     }
 }
@@ -962,9 +997,10 @@ impl<K: Eq + Hash, V: PartialEq, S: BuildHasher> PartialEq for ShardedMap<K, V, 
 
 impl<K: Eq + Hash, V: Eq, S: BuildHasher> Eq for ShardedMap<K, V, S> {}
 
+/// Through `&mut self` no other thread can hold the map, so this inserts without locking.
 impl<K: Eq + Hash, V, S: BuildHasher> Extend<(K, V)> for ShardedMap<K, V, S> {
     fn extend<I: IntoIterator<Item = (K, V)>>(&mut self, iter: I) {
-        self.extend_from(iter)
+        self.extend_exclusive(iter)
     }
 }
 
@@ -978,8 +1014,8 @@ impl<K: Eq + Hash, V, S: BuildHasher> Extend<(K, V)> for &ShardedMap<K, V, S> {
 impl<K: Eq + Hash, V, S: BuildHasher + Default> FromIterator<(K, V)> for ShardedMap<K, V, S> {
     fn from_iter<I: IntoIterator<Item = (K, V)>>(iter: I) -> Self {
         let iter = iter.into_iter();
-        let map = Self::with_capacity_and_hasher(iter.size_hint().0, S::default());
-        map.extend_from(iter);
+        let mut map = Self::with_capacity_and_hasher(iter.size_hint().0, S::default());
+        map.extend_exclusive(iter);
         map
     }
 }

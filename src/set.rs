@@ -373,7 +373,7 @@ impl<K: Eq + Hash, S: BuildHasher> Eq for ShardedSet<K, S> {}
 
 impl<K: Eq + Hash, S: BuildHasher> Extend<K> for ShardedSet<K, S> {
     fn extend<I: IntoIterator<Item = K>>(&mut self, iter: I) {
-        self.inner.extend_from(iter.into_iter().map(|k| (k, ())))
+        self.inner.extend(iter.into_iter().map(|k| (k, ())))
     }
 }
 

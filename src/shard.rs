@@ -90,6 +90,19 @@ impl<K, V> Shard<K, V> {
             .then(|| unsafe { WriteGuard::new(self) })
     }
 
+    /// The table through `&mut self`: no lock is needed. The caller must call
+    /// [`sync_len`](Self::sync_len) afterwards (see `ShardedMap::extend_exclusive`).
+    #[inline]
+    pub(crate) fn table_mut(&mut self) -> &mut Table<K, V> {
+        self.table.get_exclusive()
+    }
+
+    /// Re-establishes `len == table.len()` after changes made through `table_mut`.
+    pub(crate) fn sync_len(&mut self) {
+        let len = self.table.get_exclusive().len();
+        self.len.store(len, Ordering::Relaxed);
+    }
+
     pub(crate) fn into_table(self) -> Table<K, V> {
         self.table.into_inner()
     }

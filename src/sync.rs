@@ -36,6 +36,12 @@ mod imp {
     }
 
     impl<T: ?Sized> UnsafeCell<T> {
+        /// Exclusive access proven by `&mut self`: no lock and no tracking needed.
+        #[inline]
+        pub(crate) fn get_exclusive(&mut self) -> &mut T {
+            self.0.get_mut()
+        }
+
         /// Starts a shared access; it lasts as long as the returned `ConstPtr`.
         #[inline]
         pub(crate) fn get(&self) -> ConstPtr<T> {
@@ -147,6 +153,12 @@ mod imp {
         core::ptr::from_ref(word).addr()
     }
 
+    /// The default hasher: randomly seeded.
+    #[inline]
+    pub(crate) fn default_hasher() -> crate::RandomState {
+        crate::RandomState::new()
+    }
+
     /// The default number of shards: `(available_parallelism * 4).next_power_of_two()`, computed
     /// once per process.
     pub(crate) fn default_shard_amount() -> usize {
@@ -178,6 +190,12 @@ mod imp {
 
         pub(crate) fn get(&self) -> ConstPtr<T> {
             self.0.get()
+        }
+
+        pub(crate) fn get_exclusive(&mut self) -> &mut T {
+            // SAFETY: `&mut self` proves no other access exists; the reference does not outlive
+            // that borrow.
+            self.0.with_mut(|p| unsafe { &mut *p })
         }
 
         pub(crate) fn get_mut(&self) -> MutPtr<T> {
@@ -235,6 +253,11 @@ mod imp {
             let _guard = self.mutex.lock().unwrap();
             self.condvar.notify_all();
         }
+    }
+
+    /// Fixed seeds: loom replays each execution and needs every run to place keys identically.
+    pub(crate) fn default_hasher() -> crate::RandomState {
+        crate::RandomState::with_seeds(1, 2, 3, 4)
     }
 
     /// Models name their shard count; the default is the smallest legal one.

@@ -6,7 +6,7 @@ use core::hash::{BuildHasher, Hash};
 
 use equivalent::Equivalent;
 
-use crate::map::mix;
+use crate::map::{mix, shard_index};
 use crate::shard::Table;
 use crate::ShardedMap;
 
@@ -133,7 +133,7 @@ impl<K, V, S> ReadOnlyView<K, V, S> {
 impl<K: Eq + Hash, V, S: BuildHasher> ReadOnlyView<K, V, S> {
     fn find<Q: ?Sized + Hash + Equivalent<K>>(&self, key: &Q) -> Option<&(K, V)> {
         let hash = mix(self.hasher.hash_one(key));
-        let table = &self.tables[((hash << 7) >> self.shift) as usize];
+        let table = &self.tables[shard_index(hash, self.shift)];
         table.find(hash, |(k, _)| key.equivalent(k))
     }
 
