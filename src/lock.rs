@@ -77,6 +77,12 @@ pub struct RawRwLock {
     parker: Parker,
 }
 
+impl Default for RawRwLock {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl RawRwLock {
     /// A new, unlocked lock.
     pub fn new() -> Self {
@@ -188,7 +194,7 @@ impl RawRwLock {
     }
 
     /// Whether the lock is held exclusively (a racy snapshot, for diagnostics and tests).
-    #[cfg(test)]
+    #[cfg(all(test, not(loom)))]
     pub(crate) fn is_locked_exclusive(&self) -> bool {
         self.state.load(Ordering::Relaxed) & WRITER != 0
     }

@@ -180,7 +180,7 @@ fn iteration_during_churn_yields_stable_keys_exactly_once() {
                 let mut i = 0u64;
                 while !stop2.load(Ordering::SeqCst) {
                     let k = 1_000_000 + (t as u64) * 1_000_000 + i % 200;
-                    if i % 2 == 0 {
+                    if i.is_multiple_of(2) {
                         m2.insert(k, k);
                     } else {
                         m2.remove(&k);

@@ -12,7 +12,8 @@ use proptest::prelude::*;
 use sharded_map::mapref::entry::Entry;
 use sharded_map::ShardedMap;
 
-const CASES: u32 = if cfg!(miri) { 4 } else { 1_700 };
+const CASES: u32 = if cfg!(miri) { 2 } else { 1_700 };
+const MAX_OPS: usize = if cfg!(miri) { 40 } else { 120 };
 
 #[derive(Debug, Clone)]
 enum Op {
@@ -176,7 +177,7 @@ fn run<S: BuildHasher>(map: ShardedMap<u8, u32, S>, ops: &[Op]) -> Result<(), Te
 }
 
 fn ops() -> impl Strategy<Value = Vec<Op>> {
-    prop::collection::vec(op(), 1..120)
+    prop::collection::vec(op(), 1..MAX_OPS)
 }
 
 proptest! {
