@@ -25,10 +25,10 @@ mod view;
 #[cfg(feature = "serde")]
 mod serde;
 
-/// Internals exposed to loom models only (`--cfg loom`); not part of the API.
-#[cfg(loom)]
+/// Internals for this repository's loom models and lock benchmarks. Not part of the API: no
+/// stability promise, may change in any release.
 #[doc(hidden)]
-pub mod __loom {
+pub mod __internal {
     pub use crate::lock::RawRwLock;
 }
 

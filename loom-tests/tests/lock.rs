@@ -5,7 +5,7 @@ use loom::cell::UnsafeCell;
 use loom::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use loom::sync::Arc;
 use loom::thread;
-use sharded_map::__loom::RawRwLock;
+use sharded_map::__internal::RawRwLock;
 
 /// A value protected by the lock under test; loom checks every access to it.
 struct Locked {

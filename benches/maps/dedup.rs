@@ -1,0 +1,111 @@
+//! The problem this crate started from: deduplicate `(u32, f64)` pairs by inserting them from 2
+//! threads into one map, against a sequential std `HashMap` (same hasher). Three data shapes of
+//! 10M pairs: all keys distinct, about half duplicates, and 1,000 distinct keys.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use criterion::{BenchmarkId, Criterion, Throughput};
+
+use crate::adapters::{hasher, test_mode, Hasher, Rng};
+
+fn data(pairs: usize, distinct: u64) -> Vec<(u32, f64)> {
+    let mut rng = Rng::new(7);
+    (0..pairs)
+        .map(|i| {
+            let k = if distinct as usize >= pairs {
+                i as u64
+            } else {
+                rng.next() % distinct
+            };
+            (k as u32, k as f64 * 0.5)
+        })
+        .collect()
+}
+
+/// Inserts `pairs` from `threads` threads through `insert`.
+fn parallel<M: Sync>(
+    map: &M,
+    pairs: &[(u32, f64)],
+    threads: usize,
+    insert: impl Fn(&M, u32, f64) + Sync,
+) {
+    std::thread::scope(|s| {
+        for part in pairs.chunks(pairs.len().div_ceil(threads)) {
+            let insert = &insert;
+            s.spawn(move || part.iter().for_each(|&(k, v)| insert(map, k, v)));
+        }
+    });
+}
+
+pub fn benches(c: &mut Criterion) {
+    let pairs = if test_mode() { 10_000 } else { 10_000_000 };
+    let shapes = [
+        ("all_distinct", pairs as u64),
+        ("half_duplicates", pairs as u64 / 2),
+        ("1000_keys", 1000),
+    ];
+    let mut g = c.benchmark_group("dedup");
+    g.sample_size(10)
+        .warm_up_time(Duration::from_millis(500))
+        .measurement_time(Duration::from_secs(5));
+    g.throughput(Throughput::Elements(pairs as u64));
+    for (shape, distinct) in shapes {
+        let input = data(pairs, distinct);
+        g.bench_function(BenchmarkId::new("sequential std HashMap", shape), |b| {
+            b.iter(|| {
+                let mut m: HashMap<u32, f64, Hasher> = HashMap::with_hasher(hasher());
+                input.iter().for_each(|&(k, v)| {
+                    m.insert(k, v);
+                });
+                m
+            })
+        });
+        g.bench_function(BenchmarkId::new("sharded-map 2 threads", shape), |b| {
+            b.iter(|| {
+                let m = sharded_map::ShardedMap::with_hasher(hasher());
+                parallel(&m, &input, 2, |m, k, v| {
+                    m.insert(k, v);
+                });
+                m
+            })
+        });
+        g.bench_function(BenchmarkId::new("DashMap 2 threads", shape), |b| {
+            b.iter(|| {
+                let m = dashmap::DashMap::with_hasher(hasher());
+                parallel(&m, &input, 2, |m, k, v| {
+                    m.insert(k, v);
+                });
+                m
+            })
+        });
+        g.bench_function(BenchmarkId::new("RwLock<HashMap> 2 threads", shape), |b| {
+            b.iter(|| {
+                let m = std::sync::RwLock::new(HashMap::<u32, f64, Hasher>::with_hasher(hasher()));
+                parallel(&m, &input, 2, |m, k, v| {
+                    m.write().unwrap().insert(k, v);
+                });
+                m
+            })
+        });
+        g.bench_function(BenchmarkId::new("scc 2 threads", shape), |b| {
+            b.iter(|| {
+                let m = scc::HashMap::with_hasher(hasher());
+                parallel(&m, &input, 2, |m, k, v| {
+                    m.upsert_sync(k, v);
+                });
+                m
+            })
+        });
+        g.bench_function(BenchmarkId::new("papaya 2 threads", shape), |b| {
+            b.iter(|| {
+                let m = papaya::HashMap::builder().hasher(hasher()).build();
+                parallel(&m, &input, 2, |m, k, v| {
+                    m.pin().insert(k, v);
+                });
+                m
+            })
+        });
+    }
+    g.finish();
+}

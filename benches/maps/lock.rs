@@ -1,0 +1,100 @@
+//! The shard lock alone: uncontended read and write lock/unlock, and 2 and 4 threads contending
+//! (4 oversubscribes the 2-core development machine), against `std::sync::RwLock`.
+
+use std::sync::{Barrier, RwLock};
+use std::time::{Duration, Instant};
+
+use criterion::{BenchmarkId, Criterion, Throughput};
+use sharded_map::__internal::RawRwLock;
+
+use crate::adapters::test_mode;
+
+const OPS: u64 = 10_000;
+
+fn contended(threads: usize, iters: u64, op: impl Fn() + Sync) -> Duration {
+    let start = Barrier::new(threads + 1);
+    std::thread::scope(|s| {
+        for _ in 0..threads {
+            let (start, op) = (&start, &op);
+            s.spawn(move || {
+                start.wait();
+                for _ in 0..iters * OPS {
+                    op();
+                }
+            });
+        }
+        start.wait();
+        Instant::now()
+    })
+    .elapsed()
+}
+
+pub fn benches(c: &mut Criterion) {
+    let mut g = c.benchmark_group("lock");
+    g.sample_size(if test_mode() { 10 } else { 30 })
+        .warm_up_time(Duration::from_millis(300))
+        .measurement_time(Duration::from_secs(1));
+    g.throughput(Throughput::Elements(1));
+    let ours = RawRwLock::new();
+    let std_lock = RwLock::new(());
+    g.bench_function(BenchmarkId::new("read_uncontended", "sharded-map"), |b| {
+        b.iter(|| {
+            ours.lock_shared();
+            // SAFETY: taken just above.
+            unsafe { ours.unlock_shared() };
+        })
+    });
+    g.bench_function(BenchmarkId::new("read_uncontended", "std RwLock"), |b| {
+        b.iter(|| drop(std_lock.read()))
+    });
+    g.bench_function(BenchmarkId::new("write_uncontended", "sharded-map"), |b| {
+        b.iter(|| {
+            ours.lock_exclusive();
+            // SAFETY: taken just above.
+            unsafe { ours.unlock_exclusive() };
+        })
+    });
+    g.bench_function(BenchmarkId::new("write_uncontended", "std RwLock"), |b| {
+        b.iter(|| drop(std_lock.write()))
+    });
+    for threads in [2usize, 4] {
+        g.throughput(Throughput::Elements(OPS * threads as u64));
+        g.bench_with_input(
+            BenchmarkId::new(format!("write_contended_{threads}t"), "sharded-map"),
+            &threads,
+            |b, &t| {
+                b.iter_custom(|iters| {
+                    contended(t, iters, || {
+                        ours.lock_exclusive();
+                        // SAFETY: taken just above.
+                        unsafe { ours.unlock_exclusive() };
+                    })
+                })
+            },
+        );
+        g.bench_with_input(
+            BenchmarkId::new(format!("write_contended_{threads}t"), "std RwLock"),
+            &threads,
+            |b, &t| b.iter_custom(|iters| contended(t, iters, || drop(std_lock.write()))),
+        );
+        g.bench_with_input(
+            BenchmarkId::new(format!("read_contended_{threads}t"), "sharded-map"),
+            &threads,
+            |b, &t| {
+                b.iter_custom(|iters| {
+                    contended(t, iters, || {
+                        ours.lock_shared();
+                        // SAFETY: taken just above.
+                        unsafe { ours.unlock_shared() };
+                    })
+                })
+            },
+        );
+        g.bench_with_input(
+            BenchmarkId::new(format!("read_contended_{threads}t"), "std RwLock"),
+            &threads,
+            |b, &t| b.iter_custom(|iters| contended(t, iters, || drop(std_lock.read()))),
+        );
+    }
+    g.finish();
+}
