@@ -52,13 +52,16 @@ fn measure<T>(build: impl FnOnce() -> T) -> (usize, usize) {
     (fin, peak)
 }
 
+/// (final bytes, peak bytes) of one build.
+type Usage = (usize, usize);
+
 fn main() {
     let n: u64 = if std::env::args().any(|a| a == "--test") {
         100_000
     } else {
         4_000_000
     };
-    let grown_presized: Vec<(&str, (usize, usize), (usize, usize))> = vec![
+    let grown_presized: Vec<(&str, Usage, Usage)> = vec![
         (
             "hashbrown (std HashMap)",
             measure(|| {
