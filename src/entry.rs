@@ -41,6 +41,8 @@ pub enum Entry<'a, K, V> {
 impl<'a, K, V> Entry<'a, K, V> {
     /// Applies `f` to the value if the key is present.
     ///
+    /// Locking: never blocks; the entry already holds its shard's write lock.
+    ///
     /// ```
     /// let map = sharded_map::ShardedMap::new();
     /// map.insert("k", 1);
@@ -60,6 +62,8 @@ impl<'a, K, V> Entry<'a, K, V> {
 
     /// The key: the stored one if occupied, the given one if vacant.
     ///
+    /// Locking: never blocks; the entry already holds its shard's write lock.
+    ///
     /// ```
     /// let map: sharded_map::ShardedMap<&str, i32> = sharded_map::ShardedMap::new();
     /// assert_eq!(*map.entry("k").key(), "k");
@@ -73,6 +77,8 @@ impl<'a, K, V> Entry<'a, K, V> {
 
     /// The key that was passed to `entry`.
     ///
+    /// Locking: never blocks; consumes the entry, releasing its shard's lock.
+    ///
     /// ```
     /// let map: sharded_map::ShardedMap<String, i32> = sharded_map::ShardedMap::new();
     /// assert_eq!(map.entry("k".to_string()).into_key(), "k");
@@ -85,6 +91,8 @@ impl<'a, K, V> Entry<'a, K, V> {
     }
 
     /// The value, inserting `V::default()` first if vacant.
+    ///
+    /// Locking: never blocks; the entry's write lock passes to the returned guard (on `Err`, it is released).
     ///
     /// ```
     /// let map: sharded_map::ShardedMap<&str, Vec<u8>> = sharded_map::ShardedMap::new();
@@ -100,6 +108,8 @@ impl<'a, K, V> Entry<'a, K, V> {
 
     /// The value, inserting `value` first if vacant.
     ///
+    /// Locking: never blocks; the entry's write lock passes to the returned guard (on `Err`, it is released).
+    ///
     /// ```
     /// let map = sharded_map::ShardedMap::new();
     /// *map.entry("k").or_insert(0) += 5;
@@ -111,6 +121,8 @@ impl<'a, K, V> Entry<'a, K, V> {
 
     /// The value, inserting `f()` first if vacant. `f` runs under the shard's lock, at most once;
     /// if it panics nothing is inserted and the lock is released.
+    ///
+    /// Locking: never blocks; the entry's write lock passes to the returned guard (on `Err`, it is released).
     ///
     /// ```
     /// let map = sharded_map::ShardedMap::new();
@@ -125,6 +137,8 @@ impl<'a, K, V> Entry<'a, K, V> {
     }
 
     /// The value, inserting `f(&key)` first if vacant.
+    ///
+    /// Locking: never blocks; the entry's write lock passes to the returned guard (on `Err`, it is released).
     ///
     /// ```
     /// let map = sharded_map::ShardedMap::new();
@@ -142,6 +156,8 @@ impl<'a, K, V> Entry<'a, K, V> {
 
     /// The value, inserting the `Ok` of `f()` first if vacant; an `Err` inserts nothing and is
     /// returned.
+    ///
+    /// Locking: never blocks; the entry's write lock passes to the returned guard (on `Err`, it is released).
     ///
     /// ```
     /// let map = sharded_map::ShardedMap::new();
@@ -161,6 +177,8 @@ impl<'a, K, V> Entry<'a, K, V> {
 
     /// Sets the value (replacing any), returning a guard on it.
     ///
+    /// Locking: never blocks; the entry's write lock passes to the returned guard (on `Err`, it is released).
+    ///
     /// ```
     /// let map = sharded_map::ShardedMap::new();
     /// map.insert("k", 1);
@@ -177,6 +195,8 @@ impl<'a, K, V> Entry<'a, K, V> {
     }
 
     /// Sets the value (replacing any), returning the now occupied entry.
+    ///
+    /// Locking: never blocks; the entry's write lock passes to the returned guard (on `Err`, it is released).
     ///
     /// ```
     /// let map = sharded_map::ShardedMap::new();
@@ -207,6 +227,8 @@ impl<K: fmt::Debug, V: fmt::Debug> fmt::Debug for Entry<'_, K, V> {
 }
 
 /// A present key's slot. Holds the shard's write lock.
+///
+/// Locking: holds its key's shard exclusively until dropped or turned into a [`RefMut`]; meanwhile a call from the same thread that needs this shard deadlocks.
 ///
 /// ```
 /// use sharded_map::mapref::entry::Entry;
@@ -244,6 +266,8 @@ impl<'a, K, V> OccupiedEntry<'a, K, V> {
 
     /// The value.
     ///
+    /// Locking: never blocks; the entry already holds its shard's write lock.
+    ///
     /// ```
     /// use sharded_map::mapref::entry::Entry;
     /// let map = sharded_map::ShardedMap::new();
@@ -256,6 +280,8 @@ impl<'a, K, V> OccupiedEntry<'a, K, V> {
     }
 
     /// The value, mutably.
+    ///
+    /// Locking: never blocks; the entry already holds its shard's write lock.
     ///
     /// ```
     /// use sharded_map::mapref::entry::Entry;
@@ -272,6 +298,8 @@ impl<'a, K, V> OccupiedEntry<'a, K, V> {
 
     /// Replaces the value, returning the old one.
     ///
+    /// Locking: never blocks; the entry's write lock passes to the returned guard (on `Err`, it is released).
+    ///
     /// ```
     /// use sharded_map::mapref::entry::Entry;
     /// let map = sharded_map::ShardedMap::new();
@@ -284,6 +312,8 @@ impl<'a, K, V> OccupiedEntry<'a, K, V> {
     }
 
     /// Turns the entry into a guard on the value (the lock stays held).
+    ///
+    /// Locking: never blocks; the lock passes to the returned guard.
     ///
     /// ```
     /// use sharded_map::mapref::entry::Entry;
@@ -304,6 +334,8 @@ impl<'a, K, V> OccupiedEntry<'a, K, V> {
     /// The key that was passed to `entry` (the stored key is dropped with the entry's value
     /// only when removed).
     ///
+    /// Locking: never blocks; consumes the entry, releasing its shard's lock.
+    ///
     /// ```
     /// use sharded_map::mapref::entry::Entry;
     /// let map = sharded_map::ShardedMap::new();
@@ -316,6 +348,8 @@ impl<'a, K, V> OccupiedEntry<'a, K, V> {
     }
 
     /// The stored key.
+    ///
+    /// Locking: never blocks; the entry already holds its shard's write lock.
     ///
     /// ```
     /// use sharded_map::mapref::entry::Entry;
@@ -330,6 +364,8 @@ impl<'a, K, V> OccupiedEntry<'a, K, V> {
 
     /// Removes the entry, returning its value.
     ///
+    /// Locking: never blocks; consumes the entry, releasing its shard's lock.
+    ///
     /// ```
     /// use sharded_map::mapref::entry::Entry;
     /// let map = sharded_map::ShardedMap::new();
@@ -343,6 +379,8 @@ impl<'a, K, V> OccupiedEntry<'a, K, V> {
     }
 
     /// Removes the entry, returning the stored key and the value.
+    ///
+    /// Locking: never blocks; consumes the entry, releasing its shard's lock.
     ///
     /// ```
     /// use sharded_map::mapref::entry::Entry;
@@ -359,6 +397,8 @@ impl<'a, K, V> OccupiedEntry<'a, K, V> {
 
     /// Replaces the stored key with the one passed to `entry` and the value with `value`,
     /// returning the old pair.
+    ///
+    /// Locking: never blocks; consumes the entry, releasing its shard's lock.
     ///
     /// ```
     /// use sharded_map::mapref::entry::Entry;
@@ -390,6 +430,8 @@ impl<K: fmt::Debug, V: fmt::Debug> fmt::Debug for OccupiedEntry<'_, K, V> {
 
 /// An absent key's slot. Holds the shard's write lock; room for one entry is already reserved.
 ///
+/// Locking: holds its key's shard exclusively until dropped or turned into a [`RefMut`]; meanwhile a call from the same thread that needs this shard deadlocks.
+///
 /// ```
 /// use sharded_map::mapref::entry::Entry;
 /// let map = sharded_map::ShardedMap::new();
@@ -417,6 +459,8 @@ impl<'a, K, V> VacantEntry<'a, K, V> {
 
     /// Inserts `value`, returning a guard on it (the lock stays held).
     ///
+    /// Locking: never blocks; the entry's write lock passes to the returned guard (on `Err`, it is released).
+    ///
     /// ```
     /// use sharded_map::mapref::entry::Entry;
     /// let map = sharded_map::ShardedMap::new();
@@ -432,6 +476,8 @@ impl<'a, K, V> VacantEntry<'a, K, V> {
     }
 
     /// Inserts `value`, returning the now occupied entry.
+    ///
+    /// Locking: never blocks; the entry's write lock passes to the returned guard (on `Err`, it is released).
     ///
     /// ```
     /// use sharded_map::mapref::entry::Entry;
@@ -450,6 +496,8 @@ impl<'a, K, V> VacantEntry<'a, K, V> {
 
     /// The key that was passed to `entry`, given back.
     ///
+    /// Locking: never blocks; consumes the entry, releasing its shard's lock.
+    ///
     /// ```
     /// use sharded_map::mapref::entry::Entry;
     /// let map: sharded_map::ShardedMap<&str, i32> = sharded_map::ShardedMap::new();
@@ -461,6 +509,8 @@ impl<'a, K, V> VacantEntry<'a, K, V> {
     }
 
     /// The key that was passed to `entry`.
+    ///
+    /// Locking: never blocks; the entry already holds its shard's write lock.
     ///
     /// ```
     /// use sharded_map::mapref::entry::Entry;

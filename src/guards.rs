@@ -20,6 +20,8 @@ macro_rules! shared_accessors {
     ($t:ident) => {
         /// The entry's key.
         ///
+        /// Locking: never blocks; the guard already holds its shard's lock.
+        ///
         /// ```
         /// let map = sharded_map::ShardedMap::new();
         /// map.insert("k", 1);
@@ -31,6 +33,8 @@ macro_rules! shared_accessors {
 
         /// The value (or the part of it this guard was mapped to).
         ///
+        /// Locking: never blocks; the guard already holds its shard's lock.
+        ///
         /// ```
         /// let map = sharded_map::ShardedMap::new();
         /// map.insert("k", 1);
@@ -41,6 +45,8 @@ macro_rules! shared_accessors {
         }
 
         /// The key and the value.
+        ///
+        /// Locking: never blocks; the guard already holds its shard's lock.
         ///
         /// ```
         /// let map = sharded_map::ShardedMap::new();
@@ -57,6 +63,8 @@ macro_rules! mut_accessors {
     ($t:ident) => {
         /// The value, mutably.
         ///
+        /// Locking: never blocks; the guard already holds its shard's lock.
+        ///
         /// ```
         /// let map = sharded_map::ShardedMap::new();
         /// map.insert("k", 1);
@@ -68,6 +76,8 @@ macro_rules! mut_accessors {
         }
 
         /// The key, and the value mutably.
+        ///
+        /// Locking: never blocks; the guard already holds its shard's lock.
         ///
         /// ```
         /// let map = sharded_map::ShardedMap::new();
@@ -122,6 +132,8 @@ macro_rules! guard_deref_mut {
 ///
 /// Holds the entry's shard locked shared until dropped. `!Send`.
 ///
+/// Locking: holds its key's shard shared until dropped. The same thread may still read (`get`, `iter`, ... on any key); a writing call that needs this shard deadlocks.
+///
 /// ```
 /// let map = sharded_map::ShardedMap::new();
 /// map.insert("k", 1);
@@ -145,6 +157,8 @@ impl<'a, K, V> Ref<'a, K, V> {
 
     /// Narrows the guard to a part of the value.
     ///
+    /// Locking: never blocks; the lock passes to the returned guard (or stays with this one).
+    ///
     /// ```
     /// let map = sharded_map::ShardedMap::new();
     /// map.insert("k", (1, String::from("x")));
@@ -162,6 +176,8 @@ impl<'a, K, V> Ref<'a, K, V> {
     }
 
     /// Narrows the guard to a part of the value if `f` finds one; otherwise gives it back.
+    ///
+    /// Locking: never blocks; the lock passes to the returned guard (or stays with this one).
     ///
     /// ```
     /// let map = sharded_map::ShardedMap::new();
@@ -190,6 +206,8 @@ guard_traits!(Ref, V);
 ///
 /// Holds the entry's shard locked exclusively until dropped. `!Send`.
 ///
+/// Locking: holds its key's shard exclusively until dropped. Any call from the same thread that needs this shard deadlocks.
+///
 /// ```
 /// let map = sharded_map::ShardedMap::new();
 /// map.insert("k", 1);
@@ -215,6 +233,8 @@ impl<'a, K, V> RefMut<'a, K, V> {
     /// Turns the exclusive guard into a shared one without releasing the entry: no writer can
     /// get in between.
     ///
+    /// Locking: never blocks; afterwards other readers of the shard may proceed, writers still wait.
+    ///
     /// ```
     /// let map = sharded_map::ShardedMap::new();
     /// let r = map.entry("k").or_insert(1).downgrade();
@@ -225,6 +245,8 @@ impl<'a, K, V> RefMut<'a, K, V> {
     }
 
     /// Narrows the guard to a part of the value.
+    ///
+    /// Locking: never blocks; the lock passes to the returned guard (or stays with this one).
     ///
     /// ```
     /// let map = sharded_map::ShardedMap::new();
@@ -243,6 +265,8 @@ impl<'a, K, V> RefMut<'a, K, V> {
     }
 
     /// Narrows the guard to a part of the value if `f` finds one; otherwise gives it back.
+    ///
+    /// Locking: never blocks; the lock passes to the returned guard (or stays with this one).
     ///
     /// ```
     /// let map = sharded_map::ShardedMap::new();
@@ -269,6 +293,8 @@ guard_deref_mut!(RefMut, V);
 
 /// A shared guard on a part of one entry's value, from [`Ref::map`]. `!Send`.
 ///
+/// Locking: like [`Ref`]: holds the shard shared until dropped.
+///
 /// ```
 /// let map = sharded_map::ShardedMap::new();
 /// map.insert("k", String::from("hello"));
@@ -285,6 +311,8 @@ impl<'a, K, V, T: ?Sized> MappedRef<'a, K, V, T> {
     shared_accessors!(T);
 
     /// Narrows further.
+    ///
+    /// Locking: never blocks; the lock passes to the returned guard (or stays with this one).
     ///
     /// ```
     /// let map = sharded_map::ShardedMap::new();
@@ -303,6 +331,8 @@ impl<'a, K, V, T: ?Sized> MappedRef<'a, K, V, T> {
     }
 
     /// Narrows further if `f` finds a part; otherwise gives the guard back.
+    ///
+    /// Locking: never blocks; the lock passes to the returned guard (or stays with this one).
     ///
     /// ```
     /// let map = sharded_map::ShardedMap::new();
@@ -343,6 +373,8 @@ impl<K, V, T: ?Sized + AsRef<U>, U: ?Sized> AsRef<U> for MappedRef<'_, K, V, T> 
 
 /// An exclusive guard on a part of one entry's value, from [`RefMut::map`]. `!Send`.
 ///
+/// Locking: like [`RefMut`]: holds the shard exclusively until dropped.
+///
 /// ```
 /// let map = sharded_map::ShardedMap::new();
 /// map.insert("k", (0, 0));
@@ -362,6 +394,8 @@ impl<'a, K, V, T: ?Sized> MappedRefMut<'a, K, V, T> {
 
     /// Narrows further.
     ///
+    /// Locking: never blocks; the lock passes to the returned guard (or stays with this one).
+    ///
     /// ```
     /// let map = sharded_map::ShardedMap::new();
     /// map.insert("k", ((0, 0), 0));
@@ -379,6 +413,8 @@ impl<'a, K, V, T: ?Sized> MappedRefMut<'a, K, V, T> {
     }
 
     /// Narrows further if `f` finds a part; otherwise gives the guard back.
+    ///
+    /// Locking: never blocks; the lock passes to the returned guard (or stays with this one).
     ///
     /// ```
     /// let map = sharded_map::ShardedMap::new();
@@ -411,6 +447,8 @@ guard_deref_mut!(MappedRefMut<T>, T);
 /// It shares its shard's read lock with the iterator and the other items from that shard; the
 /// shard stays read-locked while any of them lives (so collecting items keeps shards locked).
 ///
+/// Locking: shares its shard's read lock with the iterator; the shard stays read-locked until the iterator has moved on and every item from that shard is dropped.
+///
 /// ```
 /// let map = sharded_map::ShardedMap::new();
 /// map.insert(1, "a");
@@ -435,6 +473,8 @@ guard_traits!(RefMulti, V);
 /// An exclusive guard on one entry, yielded by
 /// [`ShardedMap::iter_mut`](crate::ShardedMap::iter_mut). Shares its shard's write lock with the
 /// iterator and the other items from that shard.
+///
+/// Locking: shares its shard's write lock with the iterator; the shard stays write-locked until the iterator has moved on and every item from that shard is dropped.
 ///
 /// ```
 /// let map = sharded_map::ShardedMap::new();

@@ -33,6 +33,8 @@ pub mod __internal {
 }
 
 /// The default hasher: [`ahash::RandomState`].
+///
+/// Locking: none.
 pub type RandomState = ahash::RandomState;
 
 pub use equivalent::Equivalent;

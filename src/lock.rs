@@ -71,6 +71,8 @@ const _: () = assert!(ONE_READER - WRITER == WRITER);
 /// - **Not reentrant for writers.** A thread that holds the lock in any mode and asks for it
 ///   exclusively waits for itself forever.
 /// - **No thread affinity.** A lock taken on one thread may be released on another.
+///
+/// Locking: see the policy above.
 #[derive(Debug)]
 pub struct RawRwLock {
     state: AtomicUsize,
@@ -85,6 +87,8 @@ impl Default for RawRwLock {
 
 impl RawRwLock {
     /// A new, unlocked lock.
+    ///
+    /// Locking: none.
     pub fn new() -> Self {
         Self {
             state: AtomicUsize::new(0),
@@ -93,6 +97,8 @@ impl RawRwLock {
     }
 
     /// Takes the lock shared, blocking while a writer holds it.
+    ///
+    /// Locking: blocks while a writer holds the lock.
     #[inline]
     pub fn lock_shared(&self) {
         let prev = self.state.fetch_add(ONE_READER, READ_ACQUIRE);
@@ -102,6 +108,8 @@ impl RawRwLock {
     }
 
     /// Takes the lock shared if no writer holds it; never blocks.
+    ///
+    /// Locking: never blocks.
     #[inline]
     pub fn try_lock_shared(&self) -> bool {
         let mut state = self.state.load(Ordering::Relaxed);
@@ -136,6 +144,8 @@ impl RawRwLock {
     }
 
     /// Takes the lock exclusively, blocking while anyone holds it.
+    ///
+    /// Locking: blocks while anyone holds the lock.
     #[inline]
     pub fn lock_exclusive(&self) {
         if self
@@ -148,6 +158,8 @@ impl RawRwLock {
     }
 
     /// Takes the lock exclusively if nobody holds it; never blocks.
+    ///
+    /// Locking: never blocks.
     #[inline]
     pub fn try_lock_exclusive(&self) -> bool {
         let mut state = self.state.load(Ordering::Relaxed);

@@ -930,6 +930,8 @@ impl<K: Eq + Hash, V, S: BuildHasher> ShardedMap<K, V, S> {
 
 /// The error [`ShardedMap::try_reserve`] returns.
 ///
+/// Locking: none.
+///
 /// ```
 /// let map: sharded_map::ShardedMap<u64, u64> = sharded_map::ShardedMap::new();
 /// let err = map.try_reserve(usize::MAX).unwrap_err();

@@ -16,6 +16,8 @@ use crate::{RandomState, ShardedMap};
 /// A concurrent hash set, sharded like [`ShardedMap`] (which it wraps, with `()` values). All
 /// locking rules of the map apply.
 ///
+/// Locking: as [`ShardedMap`]: each method's documentation says when it blocks.
+///
 /// ```
 /// let set = sharded_map::ShardedSet::new();
 /// assert!(set.insert("a"));
@@ -126,6 +128,8 @@ impl<K, S> ShardedSet<K, S> {
 
     /// The hasher.
     ///
+    /// Locking: none.
+    ///
     /// ```
     /// let set: sharded_map::ShardedSet<u32> = sharded_map::ShardedSet::new();
     /// let _: &ahash::RandomState = set.hasher();
@@ -135,6 +139,8 @@ impl<K, S> ShardedSet<K, S> {
     }
 
     /// The number of shards.
+    ///
+    /// Locking: none.
     ///
     /// ```
     /// let set: sharded_map::ShardedSet<u32> = sharded_map::ShardedSet::with_shard_amount(8);
@@ -146,6 +152,8 @@ impl<K, S> ShardedSet<K, S> {
 
     /// Which shard a hash from [`hash_usize`](Self::hash_usize) belongs to.
     ///
+    /// Locking: none.
+    ///
     /// ```
     /// let set: sharded_map::ShardedSet<u32> = sharded_map::ShardedSet::new();
     /// assert_eq!(set.determine_shard(set.hash_usize(&1)), set.determine_map(&1));
@@ -155,6 +163,8 @@ impl<K, S> ShardedSet<K, S> {
     }
 
     /// The number of keys, without locking (see [`ShardedMap::len`]).
+    ///
+    /// Locking: none; never blocks.
     ///
     /// ```
     /// let set = sharded_map::ShardedSet::new();
@@ -166,6 +176,8 @@ impl<K, S> ShardedSet<K, S> {
     }
 
     /// Whether the set is empty, without locking.
+    ///
+    /// Locking: none; never blocks.
     ///
     /// ```
     /// let set: sharded_map::ShardedSet<u32> = sharded_map::ShardedSet::new();
@@ -217,6 +229,8 @@ impl<K, S> ShardedSet<K, S> {
 
     /// An iterator over the keys, yielding guards (see [`ShardedMap::iter`]).
     ///
+    /// Locking: takes each shard's lock shared in turn (see [`ShardedMap::iter`]).
+    ///
     /// ```
     /// let set = sharded_map::ShardedSet::new();
     /// set.insert(3);
@@ -232,6 +246,8 @@ impl<K, S> ShardedSet<K, S> {
 impl<K: Eq + Hash, S: BuildHasher> ShardedSet<K, S> {
     /// The hash the set uses for `item`.
     ///
+    /// Locking: none.
+    ///
     /// ```
     /// let set: sharded_map::ShardedSet<u32> = sharded_map::ShardedSet::new();
     /// assert_eq!(set.hash_usize(&1), set.hash_usize(&1));
@@ -241,6 +257,8 @@ impl<K: Eq + Hash, S: BuildHasher> ShardedSet<K, S> {
     }
 
     /// Which shard `key` lives in.
+    ///
+    /// Locking: none.
     ///
     /// ```
     /// let set: sharded_map::ShardedSet<u32> = sharded_map::ShardedSet::with_shard_amount(2);
@@ -411,6 +429,8 @@ impl<'a, K, S> IntoIterator for &'a ShardedSet<K, S> {
 
 /// A shared guard on one key of a [`ShardedSet`], from [`ShardedSet::get`]. `!Send`.
 ///
+/// Locking: holds the key's shard shared until dropped (see [`Ref`]).
+///
 /// ```
 /// let set = sharded_map::ShardedSet::new();
 /// set.insert(1);
@@ -423,6 +443,8 @@ pub struct SetRef<'a, K> {
 
 impl<K> SetRef<'_, K> {
     /// The stored key.
+    ///
+    /// Locking: never blocks; the guard already holds its shard's lock.
     ///
     /// ```
     /// let set = sharded_map::ShardedSet::new();
@@ -449,6 +471,8 @@ impl<K: fmt::Debug> fmt::Debug for SetRef<'_, K> {
 
 /// A shared guard on one key, yielded by [`ShardedSet::iter`].
 ///
+/// Locking: shares its shard's read lock with the iterator (see [`RefMulti`]).
+///
 /// ```
 /// let set = sharded_map::ShardedSet::new();
 /// set.insert(1);
@@ -463,6 +487,8 @@ pub struct SetRefMulti<'a, K> {
 
 impl<K> SetRefMulti<'_, K> {
     /// The stored key.
+    ///
+    /// Locking: never blocks; the guard already holds its shard's lock.
     ///
     /// ```
     /// let set = sharded_map::ShardedSet::new();
@@ -488,6 +514,8 @@ impl<K: fmt::Debug> fmt::Debug for SetRefMulti<'_, K> {
 }
 
 /// An iterator over a [`ShardedSet`]'s keys, yielding guards.
+///
+/// Locking: holds the current shard's lock shared (see [`ShardedMap::iter`]).
 ///
 /// ```
 /// let set = sharded_map::ShardedSet::new();
@@ -515,6 +543,8 @@ impl<K> fmt::Debug for SetIter<'_, K> {
 }
 
 /// An iterator that moves the keys out of a [`ShardedSet`].
+///
+/// Locking: none (the set is owned).
 ///
 /// ```
 /// let set = sharded_map::ShardedSet::new();

@@ -3,6 +3,8 @@
 
 /// The result of a `try_get` / `try_get_mut`: the guard, or why there is none.
 ///
+/// Locking: none; a `Present` guard holds its shard's lock like any guard.
+///
 /// ```
 /// use sharded_map::{ShardedMap, TryResult};
 /// let map = ShardedMap::new();
@@ -23,6 +25,8 @@ pub enum TryResult<R> {
 impl<R> TryResult<R> {
     /// Whether this is `Present`.
     ///
+    /// Locking: none.
+    ///
     /// ```
     /// let map = sharded_map::ShardedMap::new();
     /// map.insert(1, 1);
@@ -34,6 +38,8 @@ impl<R> TryResult<R> {
 
     /// Whether this is `Absent`.
     ///
+    /// Locking: none.
+    ///
     /// ```
     /// let map = sharded_map::ShardedMap::<i32, i32>::new();
     /// assert!(map.try_get(&1).is_absent());
@@ -43,6 +49,8 @@ impl<R> TryResult<R> {
     }
 
     /// Whether this is `Locked`.
+    ///
+    /// Locking: none.
     ///
     /// ```
     /// let map = sharded_map::ShardedMap::new();
@@ -60,6 +68,8 @@ impl<R> TryResult<R> {
     /// # Panics
     /// If this is `Absent` or `Locked`; the message says which.
     ///
+    /// Locking: none.
+    ///
     /// ```
     /// let map = sharded_map::ShardedMap::new();
     /// map.insert(1, 5);
@@ -75,6 +85,8 @@ impl<R> TryResult<R> {
     }
 
     /// The guard if present.
+    ///
+    /// Locking: none.
     ///
     /// ```
     /// let map = sharded_map::ShardedMap::<i32, i32>::new();

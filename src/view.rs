@@ -14,6 +14,8 @@ use crate::ShardedMap;
 /// number of threads can read through `&ReadOnlyView` with no cache-line traffic. From
 /// [`ShardedMap::into_read_only`]; [`into_inner`](Self::into_inner) gives the map back.
 ///
+/// Locking: none: a `ReadOnlyView` owns plain tables and never locks or writes shared memory.
+///
 /// ```
 /// let map = sharded_map::ShardedMap::new();
 /// map.insert("a", 1);
@@ -43,6 +45,8 @@ impl<K, V, S> ReadOnlyView<K, V, S> {
 
     /// Gives the map back.
     ///
+    /// Locking: none: a `ReadOnlyView` owns plain tables and never locks or writes shared memory.
+    ///
     /// ```
     /// let map = sharded_map::ShardedMap::new();
     /// map.insert(1, 1);
@@ -53,6 +57,8 @@ impl<K, V, S> ReadOnlyView<K, V, S> {
     }
 
     /// The number of entries.
+    ///
+    /// Locking: none: a `ReadOnlyView` owns plain tables and never locks or writes shared memory.
     ///
     /// ```
     /// let map = sharded_map::ShardedMap::new();
@@ -65,6 +71,8 @@ impl<K, V, S> ReadOnlyView<K, V, S> {
 
     /// Whether there are no entries.
     ///
+    /// Locking: none: a `ReadOnlyView` owns plain tables and never locks or writes shared memory.
+    ///
     /// ```
     /// let map = sharded_map::ShardedMap::<u8, u8>::new();
     /// assert!(map.into_read_only().is_empty());
@@ -74,6 +82,8 @@ impl<K, V, S> ReadOnlyView<K, V, S> {
     }
 
     /// The total capacity of the tables.
+    ///
+    /// Locking: none: a `ReadOnlyView` owns plain tables and never locks or writes shared memory.
     ///
     /// ```
     /// let map = sharded_map::ShardedMap::<u8, u8>::with_capacity(10);
@@ -85,6 +95,8 @@ impl<K, V, S> ReadOnlyView<K, V, S> {
 
     /// The hasher.
     ///
+    /// Locking: none: a `ReadOnlyView` owns plain tables and never locks or writes shared memory.
+    ///
     /// ```
     /// let view = sharded_map::ShardedMap::<u8, u8>::new().into_read_only();
     /// let _: &ahash::RandomState = view.hasher();
@@ -94,6 +106,8 @@ impl<K, V, S> ReadOnlyView<K, V, S> {
     }
 
     /// All entries, as plain references.
+    ///
+    /// Locking: none: a `ReadOnlyView` owns plain tables and never locks or writes shared memory.
     ///
     /// ```
     /// let map = sharded_map::ShardedMap::new();
@@ -109,6 +123,8 @@ impl<K, V, S> ReadOnlyView<K, V, S> {
 
     /// All keys.
     ///
+    /// Locking: none: a `ReadOnlyView` owns plain tables and never locks or writes shared memory.
+    ///
     /// ```
     /// let map = sharded_map::ShardedMap::new();
     /// map.insert(1, 10);
@@ -119,6 +135,8 @@ impl<K, V, S> ReadOnlyView<K, V, S> {
     }
 
     /// All values.
+    ///
+    /// Locking: none: a `ReadOnlyView` owns plain tables and never locks or writes shared memory.
     ///
     /// ```
     /// let map = sharded_map::ShardedMap::new();
@@ -139,6 +157,8 @@ impl<K: Eq + Hash, V, S: BuildHasher> ReadOnlyView<K, V, S> {
 
     /// Whether `key` is present.
     ///
+    /// Locking: none: a `ReadOnlyView` owns plain tables and never locks or writes shared memory.
+    ///
     /// ```
     /// let map = sharded_map::ShardedMap::new();
     /// map.insert(1, 10);
@@ -150,6 +170,8 @@ impl<K: Eq + Hash, V, S: BuildHasher> ReadOnlyView<K, V, S> {
 
     /// The value for `key`, as a plain reference.
     ///
+    /// Locking: none: a `ReadOnlyView` owns plain tables and never locks or writes shared memory.
+    ///
     /// ```
     /// let map = sharded_map::ShardedMap::new();
     /// map.insert(1, 10);
@@ -160,6 +182,8 @@ impl<K: Eq + Hash, V, S: BuildHasher> ReadOnlyView<K, V, S> {
     }
 
     /// The stored key and the value for `key`.
+    ///
+    /// Locking: none: a `ReadOnlyView` owns plain tables and never locks or writes shared memory.
     ///
     /// ```
     /// let map = sharded_map::ShardedMap::new();
