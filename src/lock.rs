@@ -222,57 +222,26 @@ impl RawRwLock {
         // writer that parked behind our phantom count is woken.
         // SAFETY: the add in `lock_shared` counted us as a reader; this releases that count.
         unsafe { self.unlock_shared() };
-        let mut spin = Spin::new();
-        let mut state = self.state.load(Ordering::Relaxed);
-        loop {
-            if state & WRITER == 0 {
-                match self.state.compare_exchange_weak(
-                    state,
-                    state + ONE_READER,
-                    Ordering::Acquire,
-                    Ordering::Relaxed,
-                ) {
-                    Ok(_) => return,
-                    Err(now) => {
-                        state = now;
-                        continue;
-                    }
-                }
-            }
-            if state & PARKED == 0 {
-                if spin.spin() {
-                    state = self.state.load(Ordering::Relaxed);
-                    continue;
-                }
-                if let Err(now) = self.state.compare_exchange_weak(
-                    state,
-                    state | PARKED,
-                    Ordering::Relaxed,
-                    Ordering::Relaxed,
-                ) {
-                    state = now;
-                    continue;
-                }
-            }
-            self.parker.park(&self.state, || {
-                let state = self.state.load(Ordering::Relaxed);
-                state & PARKED != 0 && state & WRITER != 0
-            });
-            spin.reset();
-            state = self.state.load(Ordering::Relaxed);
-        }
+        self.lock_slow(WRITER, ONE_READER);
     }
 
     #[cold]
     fn lock_exclusive_slow(&self) {
+        self.lock_slow(READERS | WRITER, WRITER);
+    }
+
+    /// The one slow path of both modes: wait until none of the `blocked_by` bits is set, then add
+    /// `add` (`ONE_READER`, or `WRITER`, which is clear at that point). Spins a bounded number of
+    /// times, then sets `PARKED` and parks while the lock is still held against this mode.
+    /// `PARKED` is kept when acquiring: threads still parked are woken at the next release.
+    fn lock_slow(&self, blocked_by: usize, add: usize) {
         let mut spin = Spin::new();
         let mut state = self.state.load(Ordering::Relaxed);
         loop {
-            if state & (READERS | WRITER) == 0 {
-                // Free. Keep PARKED if set: the threads still parked are woken at our unlock.
+            if state & blocked_by == 0 {
                 match self.state.compare_exchange_weak(
                     state,
-                    state | WRITER,
+                    state + add,
                     Ordering::Acquire,
                     Ordering::Relaxed,
                 ) {
@@ -300,7 +269,7 @@ impl RawRwLock {
             }
             self.parker.park(&self.state, || {
                 let state = self.state.load(Ordering::Relaxed);
-                state & PARKED != 0 && state & (READERS | WRITER) != 0
+                state & PARKED != 0 && state & blocked_by != 0
             });
             spin.reset();
             state = self.state.load(Ordering::Relaxed);
