@@ -84,10 +84,37 @@ pub struct ShardedMap<K, V, S = RandomState> {
 /// bits. This is ahash's folded multiply with the 64-bit golden-ratio constant: one widening
 /// multiply and one xor.
 #[inline]
-pub(crate) fn mix(hash: u64) -> u64 {
+fn mix(hash: u64) -> u64 {
     const K: u64 = 0x9e37_79b9_7f4a_7c15;
     let full = u128::from(hash).wrapping_mul(u128::from(K));
     (full as u64) ^ ((full >> 64) as u64)
+}
+
+/// Hashes `key` with `hasher` and mixes the result: the one hash an operation computes.
+#[inline]
+pub(crate) fn hash_key<S: BuildHasher, Q: ?Sized + Hash>(hasher: &S, key: &Q) -> u64 {
+    mix(hasher.hash_one(key))
+}
+
+/// Inserts `(key, value)` into `table` with one probe: replaces the value (keeping the stored key)
+/// and returns the old one if the key is present. `rehash` is only called if the table grows.
+#[inline]
+fn insert_in<K: Eq, V>(
+    table: &mut Table<K, V>,
+    hash: u64,
+    key: K,
+    value: V,
+    rehash: impl Fn(&(K, V)) -> u64,
+) -> Option<V> {
+    match table.entry(hash, |(k, _)| *k == key, rehash) {
+        hashbrown::hash_table::Entry::Occupied(mut e) => {
+            Some(core::mem::replace(&mut e.get_mut().1, value))
+        }
+        hashbrown::hash_table::Entry::Vacant(e) => {
+            e.insert((key, value));
+            None
+        }
+    }
 }
 
 /// The shard for a mixed hash: the bits just below hashbrown's 7 control bits. `shift` is
@@ -517,7 +544,7 @@ impl<K: Eq + Hash, V, S: BuildHasher> ShardedMap<K, V, S> {
     /// and is handed to the shard's table.
     #[inline]
     pub(crate) fn hash<Q: ?Sized + Hash>(&self, key: &Q) -> u64 {
-        mix(self.hasher.hash_one(key))
+        hash_key(&self.hasher, key)
     }
 
     /// The rehash function handed to a shard's table when it grows.
@@ -565,16 +592,7 @@ impl<K: Eq + Hash, V, S: BuildHasher> ShardedMap<K, V, S> {
     pub fn insert(&self, key: K, value: V) -> Option<V> {
         let hash = self.hash(&key);
         let mut shard = self.shard_for(hash).write();
-        // One probe finds the key or the slot for it.
-        match shard.entry(hash, |(k, _)| *k == key, self.rehasher()) {
-            hashbrown::hash_table::Entry::Occupied(mut e) => {
-                Some(core::mem::replace(&mut e.get_mut().1, value))
-            }
-            hashbrown::hash_table::Entry::Vacant(e) => {
-                e.insert((key, value));
-                None
-            }
-        }
+        insert_in(&mut shard, hash, key, value, self.rehasher())
     }
 
     /// Removes `key`, returning the stored key and value.
@@ -914,16 +932,10 @@ impl<K: Eq + Hash, V, S: BuildHasher> ShardedMap<K, V, S> {
             hasher,
         } = self;
         let shards = SyncLens(shards);
-        let hash = |key: &K| mix(hasher.hash_one(key));
         for (key, value) in iter {
-            let h = hash(&key);
+            let h = hash_key(hasher, &key);
             let table = shards.0[shard_index(h, *shift)].table_mut();
-            match table.entry(h, |(k, _)| *k == key, |(k, _)| hash(k)) {
-                hashbrown::hash_table::Entry::Occupied(mut e) => e.get_mut().1 = value,
-                hashbrown::hash_table::Entry::Vacant(e) => {
-                    e.insert((key, value));
-                }
-            }
+            insert_in(table, h, key, value, |(k, _)| hash_key(hasher, k));
         }
     }
 }
