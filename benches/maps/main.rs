@@ -11,6 +11,7 @@
 
 mod adapters;
 mod dedup;
+mod indicator;
 mod lock;
 mod mixes;
 mod single;
@@ -20,6 +21,7 @@ criterion::criterion_group!(
     single::benches,
     mixes::benches,
     dedup::benches,
-    lock::benches
+    lock::benches,
+    indicator::benches
 );
 criterion::criterion_main!(benches);
