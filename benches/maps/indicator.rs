@@ -53,6 +53,9 @@ enum How {
     Word,
     /// A per-thread slot, as a BRAVO-style read path would.
     Slot,
+    /// The same with a `SeqCst` fence between the slot CAS and the word load: the form loom can
+    /// check (loom models `SeqCst` fences but treats `SeqCst` accesses as `AcqRel`).
+    SlotFence,
 }
 
 impl Probe {
@@ -102,11 +105,14 @@ impl Probe {
                 unsafe { shard.lock.unlock_shared() };
                 v
             }
-            How::Slot => {
+            How::Slot | How::SlotFence => {
                 let slot = &self.slots[row][s];
                 let claimed = slot
                     .compare_exchange(0, 1, Ordering::SeqCst, Ordering::Relaxed)
                     .is_ok();
+                if matches!(how, How::SlotFence) {
+                    std::sync::atomic::fence(Ordering::SeqCst);
+                }
                 assert!(claimed && shard.word.load(Ordering::SeqCst) == BIAS);
                 let v = find();
                 slot.store(0, Ordering::Release);
@@ -159,6 +165,7 @@ pub fn benches(c: &mut Criterion) {
                 ("unlocked", How::Unlocked),
                 ("word", How::Word),
                 ("slot", How::Slot),
+                ("slot_fence", How::SlotFence),
             ] {
                 g.bench_function(BenchmarkId::new(format!("{size}_{threads}t"), name), |b| {
                     b.iter_custom(|iters| probe.run(how, threads, iters, &lookup))
