@@ -8,20 +8,18 @@
 use core::fmt;
 use core::iter::FusedIterator;
 
-use crossbeam_utils::CachePadded;
-
 use crate::guards::{RefMulti, RefMutMulti};
-use crate::shard::{Shard, ShardIter, ShardIterMut, Table};
+use crate::shard::{ShardIter, ShardIterMut, ShardRef, ShardRefs, Table};
 use crate::ShardedMap;
 
 /// Walks the shards in order, opening each with `open` only after the previous one is closed.
 struct ShardWalk<'a, K, V, I> {
-    shards: core::slice::Iter<'a, CachePadded<Shard<K, V>>>,
+    shards: ShardRefs<'a, K, V>,
     current: Option<I>,
 }
 
 impl<'a, K, V, I: Iterator> ShardWalk<'a, K, V, I> {
-    fn next(&mut self, open: impl Fn(&'a Shard<K, V>) -> I) -> Option<I::Item> {
+    fn next(&mut self, open: impl Fn(ShardRef<'a, K, V>) -> I) -> Option<I::Item> {
         loop {
             if let Some(item) = self.current.as_mut().and_then(Iterator::next) {
                 return Some(item);
@@ -51,7 +49,7 @@ impl<'a, K, V> Iter<'a, K, V> {
     pub(crate) fn new<S>(map: &'a ShardedMap<K, V, S>) -> Self {
         Self {
             walk: ShardWalk {
-                shards: map.shards().iter(),
+                shards: map.shard_refs(),
                 current: None,
             },
         }
@@ -98,7 +96,7 @@ impl<'a, K, V> IterMut<'a, K, V> {
     pub(crate) fn new<S>(map: &'a ShardedMap<K, V, S>) -> Self {
         Self {
             walk: ShardWalk {
-                shards: map.shards().iter(),
+                shards: map.shard_refs(),
                 current: None,
             },
         }

@@ -77,7 +77,7 @@ mod serde;
 /// stability promise, may change in any release.
 #[doc(hidden)]
 pub mod __internal {
-    pub use crate::lock::RawRwLock;
+    pub use crate::lock::{RawRwLock, ReadHold, ReaderSlots, Slots};
 }
 
 /// The default hasher: [`ahash::RandomState`].

@@ -1,4 +1,5 @@
-//! The shard lock: a reader-preferring reader-writer lock in one atomic word.
+//! The shard lock: a reader-preferring reader-writer lock in one atomic word, with per-thread
+//! reader slots that let reads of a read-mostly lock write nothing shared.
 //!
 //! # Algorithm
 //!
@@ -8,47 +9,107 @@
 //! (through [`crate::sync::Parker`]); an unlock that sees [`PARKED`] wakes every parked thread and
 //! lets them race again.
 //!
+//! On top of it, a biased read path after BRAVO (Dice and Kogan, 2019): while the word shows
+//! [`BIAS`], a reader marks its own byte in a [`ReaderSlots`] table (one row of cache lines per
+//! thread, one byte per lock) instead of adding to the shared word, so readers on different cores
+//! write different cache lines. A writer that finds `BIAS` scans the lock's byte in every row
+//! before it proceeds, and clears `BIAS`, so a lock that is being written pays that scan once.
+//! Word-path readers count *ticks*; a run of [`BIAS_AFTER`] reads with no write in between sets
+//! `BIAS` again.
+//!
 //! # State word
 //!
 //! ```text
-//!  usize bits:  [ 63 ........................ 2 ][    1   ][   0    ]
-//!               [ number of readers (x ONE_READER) ][ WRITER ][ PARKED ]
+//!  usize bits:  [ top 8 (4 on 32-bit) ][ ........ 3 ][   2  ][    1   ][   0    ]
+//!               [ ticks               ][ readers    ][ BIAS ][ WRITER ][ PARKED ]
 //! ```
 //!
 //! - [`PARKED`] (bit 0): a thread is parked, or about to park, on this lock. It is set by a waiter
 //!   (and re-checked under the parking layer's lock before sleeping); it is cleared only by a
 //!   thread that then wakes every parked thread.
-//! - [`WRITER`] (bit 1): a writer holds the lock. Never set while the reader count is non-zero,
-//!   except transiently (see below).
-//! - bits 2 and up: the reader count. A reader takes the lock with `fetch_add(ONE_READER)`; if that
-//!   add finds [`WRITER`] set it gives its count back (exactly as an unlock would) and waits. So
-//!   while a writer holds the lock, the count may briefly include such readers; they never touch
-//!   the data.
+//! - [`WRITER`] (bit 1): a writer holds the lock, or is revoking the bias (see below). Never set
+//!   while the reader count is non-zero, except transiently (see below).
+//! - [`BIAS`] (bit 2): readers may take the lock through their slot.
+//! - the reader count (x [`ONE_READER`]) of word-path readers. A reader takes the lock with
+//!   `fetch_add(ONE_READER + ONE_TICK)`; if that add finds [`WRITER`] set it gives its count back
+//!   (exactly as an unlock would) and waits. So while a writer holds the lock, the count may
+//!   briefly include such readers; they never touch the data.
+//! - ticks: word-path reads since the last write acquisition, modulo the field's size. A writer's
+//!   acquisition resets them; they never affect who holds the lock.
+//!
+//! # The slot protocol (a Dekker pair)
+//!
+//! - **Slot reader.** Sees `BIAS` and no `WRITER` (a hint), then `swap(slot, 1, SeqCst)`; if the
+//!   slot was free, `load(word, SeqCst)`: still `BIAS` and no `WRITER`, the lock is held shared;
+//!   otherwise it frees the slot and takes the word path. Unlock is `store(slot, 0, Release)`.
+//!   A slot already taken (a nested read on the same lock, or another thread on the same row)
+//!   sends the reader to the word path.
+//! - **Writer.** Its acquiring CAS (`SeqCst`) sets `WRITER` and keeps `BIAS`. If `BIAS` was set it
+//!   loads the lock's slot in every row (`SeqCst`). All free: it clears `BIAS` and holds the lock.
+//!   A slot held: it spins a little on that slot, and then **backs off** (clears `WRITER`, wakes
+//!   parked threads), waits until that slot is free and starts over. Backing off is what keeps the
+//!   reader-preferring promise: a thread holding a slot that reads the same lock again goes through
+//!   the word path, which a backed-off writer does not block.
+//! - Because both sides do a `SeqCst` write and then a `SeqCst` load of the other side's
+//!   location, the single total order of `SeqCst` operations forbids both loads missing the other
+//!   side's write: a reader that validated is seen by every later writer's scan, and a writer that
+//!   scanned is seen by every later validation. loom does not model `SeqCst` accesses (it treats
+//!   them as `AcqRel`, tokio-rs/loom#180) but does model `SeqCst` fences, so under `--cfg loom`
+//!   both sides also put a `fence(SeqCst)` between their two steps ([`dekker_fence`]); with the
+//!   fences the same outcome is forbidden by the fence rules, so the models check this very
+//!   argument. Natively the fence would be a second full barrier (the probe in
+//!   `benches/maps/indicator.rs` measured its cost) and is left out.
 //!
 //! # Invariants
 //!
-//! - The lock is held exclusively iff `WRITER` is set, shared iff the count is non-zero and
-//!   `WRITER` is clear.
+//! - The lock is held exclusively iff `WRITER` is set and `BIAS` is clear (a writer clears `BIAS`
+//!   before it touches the data); shared iff the count is non-zero or a slot of the lock is held
+//!   after validation, and `WRITER` is clear.
+//! - `BIAS` is cleared only by a writer that holds `WRITER` and saw every slot of the lock free
+//!   after setting `WRITER`; it is set only by a word-path reader that holds the lock. So a writer
+//!   whose CAS finds `BIAS` clear needs no scan: no validated slot reader can exist.
 //! - A thread only parks while it has seen `PARKED` set and the lock held in a mode that excludes
-//!   it; the thread that releases that hold sees `PARKED` and wakes it.
-//! - Memory ordering: every acquisition is `Acquire`, every release `Release`, so a reader sees all
-//!   writes of the writer before it, and a writer sees all reads of earlier readers completed.
+//!   it; the thread that releases that hold sees `PARKED` and wakes it. A writer that backed off
+//!   from a slot is not parked: it polls ([`Snooze`]), since a slot is released with a plain store.
+//! - Memory ordering: every acquisition is `Acquire` (or `SeqCst`), every release `Release`, so a
+//!   reader sees all writes of the writer before it, and a writer sees all reads of earlier readers
+//!   completed (through the word, or through the slot it found free).
 //!
-//! The reader count has 62 bits; it cannot overflow in practice (that would take 2^62 leaked
-//! guards).
+//! The reader count has 53 bits (21 on 32-bit targets); it cannot overflow in practice (that
+//! would take that many live guards on one shard).
 
-use crate::sync::{AtomicUsize, Ordering, Parker, Spin};
+use crossbeam_utils::CachePadded;
+
+use crate::sync::{
+    dekker_fence, free_slot, reader_rows, thread_number, AtomicU8, AtomicUsize, Ordering, Parker,
+    Snooze, Spin, SLOTS_PER_BLOCK,
+};
 
 /// A thread is parked (or about to park) on the state word.
-const PARKED: usize = 0b01;
-/// A writer holds the lock.
-const WRITER: usize = 0b10;
-/// One reader, in the reader count held in bits 2 and up.
-const ONE_READER: usize = 0b100;
+const PARKED: usize = 0b001;
+/// A writer holds the lock (or is revoking the bias).
+const WRITER: usize = 0b010;
+/// Readers may take the lock through their reader slot.
+const BIAS: usize = 0b100;
+/// One reader, in the reader count held in bits 3 and up.
+const ONE_READER: usize = 0b1000;
+/// Bits of the tick field (the top of the word).
+const TICK_BITS: u32 = if usize::BITS >= 64 { 8 } else { 4 };
+const TICK_SHIFT: u32 = usize::BITS - TICK_BITS;
+/// One word-path read, in the tick field.
+const ONE_TICK: usize = 1 << TICK_SHIFT;
+/// The tick field.
+const TICKS: usize = usize::MAX << TICK_SHIFT;
 /// The reader-count bits.
-const READERS: usize = !(PARKED | WRITER);
+const READERS: usize = !(PARKED | WRITER | BIAS | TICKS);
+/// Word-path reads in a row (no write between them) after which readers use their slots. Small
+/// under loom so that the models reach the biased state with a few reads.
+const BIAS_AFTER: usize = if cfg!(loom) { 2 } else { 16 };
 
-const _: () = assert!(ONE_READER == (PARKED | WRITER) + 1);
+const _: () = assert!(ONE_READER == (PARKED | WRITER | BIAS) + 1);
+const _: () = assert!(BIAS_AFTER.is_power_of_two() && BIAS_AFTER <= 1 << TICK_BITS);
+// `downgrade` turns WRITER into one reader with a single add (BIAS is clear while WRITER is held).
+const _: () = assert!(ONE_READER > WRITER);
 
 /// The ordering of the read-lock fast path. `--cfg planted_bug_weak_ordering` weakens it to
 /// `Relaxed` (a planted bug: the loom models must catch it; see `loom-tests/`).
@@ -57,8 +118,118 @@ const READ_ACQUIRE: Ordering = if cfg!(planted_bug_weak_ordering) {
 } else {
     Ordering::Acquire
 };
-// `downgrade` turns WRITER into one reader with a single add.
-const _: () = assert!(ONE_READER - WRITER == WRITER);
+
+/// A cache-padded block of reader slots: the slots of [`SLOTS_PER_BLOCK`] locks in one row.
+type SlotBlock = CachePadded<[AtomicU8; SLOTS_PER_BLOCK]>;
+
+/// The reader slots of a group of locks (a map's shards): a row of cache-padded blocks per
+/// thread slot, one byte per lock in each row. A thread uses row `thread number % rows`.
+///
+/// Size: rows x ceil(locks / 64) x 128 bytes (512 bytes for 8 shards on a 2-core machine).
+///
+/// Locking: none (the slots are part of the locks' state).
+pub struct ReaderSlots {
+    blocks: Box<[SlotBlock]>,
+    row_mask: usize,
+    blocks_per_row: usize,
+}
+
+impl ReaderSlots {
+    /// Slots for `locks` locks, with the default number of rows (about twice the core count).
+    ///
+    /// Locking: none.
+    pub fn new(locks: usize) -> Self {
+        let rows = reader_rows();
+        let blocks_per_row = locks.div_ceil(SLOTS_PER_BLOCK).max(1);
+        let blocks = (0..rows * blocks_per_row)
+            .map(|_| CachePadded::new(core::array::from_fn(|_| AtomicU8::new(0))))
+            .collect();
+        Self {
+            blocks,
+            row_mask: rows - 1,
+            blocks_per_row,
+        }
+    }
+
+    /// The slots of lock number `index`.
+    ///
+    /// # Panics
+    /// If `index` is not below the `locks` the table was made for (checked in debug builds).
+    ///
+    /// Locking: none.
+    #[inline]
+    pub fn of(&self, index: usize) -> Slots<'_> {
+        debug_assert!(index < self.blocks_per_row * SLOTS_PER_BLOCK);
+        Slots { table: self, index }
+    }
+
+    #[inline]
+    fn slot(&self, row: usize, index: usize) -> &AtomicU8 {
+        &self.blocks[row * self.blocks_per_row + index / SLOTS_PER_BLOCK][index % SLOTS_PER_BLOCK]
+    }
+}
+
+impl core::fmt::Debug for ReaderSlots {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("ReaderSlots")
+            .field("rows", &(self.row_mask + 1))
+            .field("blocks_per_row", &self.blocks_per_row)
+            .finish()
+    }
+}
+
+/// The reader slots of one lock: its byte in every row of a [`ReaderSlots`] table.
+///
+/// Locking: none.
+#[derive(Clone, Copy, Debug)]
+pub struct Slots<'a> {
+    table: &'a ReaderSlots,
+    index: usize,
+}
+
+impl<'a> Slots<'a> {
+    /// The calling thread's slot.
+    #[inline]
+    fn mine(self) -> &'a AtomicU8 {
+        self.table
+            .slot(thread_number() & self.table.row_mask, self.index)
+    }
+
+    /// The first held slot, if any (`SeqCst` loads: the writer's side of the Dekker pair).
+    #[inline]
+    fn first_held(self) -> Option<&'a AtomicU8> {
+        if cfg!(planted_bug_skip_slot_scan) {
+            return None;
+        }
+        (0..=self.table.row_mask)
+            .map(|row| self.table.slot(row, self.index))
+            .find(|slot| slot.load(Ordering::SeqCst) != 0)
+    }
+
+    /// Whether any slot is held (a racy snapshot, for tests).
+    #[cfg(all(test, not(loom)))]
+    fn any_held(self) -> bool {
+        (0..=self.table.row_mask)
+            .any(|row| self.table.slot(row, self.index).load(Ordering::Relaxed) != 0)
+    }
+}
+
+/// One shared hold of a [`RawRwLock`]: through a reader slot or through the word. Give it back
+/// with [`RawRwLock::unlock_shared`].
+///
+/// Locking: owns a shared hold.
+#[must_use = "a shared hold must be given back with `unlock_shared`"]
+#[derive(Debug)]
+pub struct ReadHold<'a>(Option<&'a AtomicU8>);
+
+impl ReadHold<'_> {
+    /// Whether the hold is through a reader slot (for tests and diagnostics).
+    ///
+    /// Locking: none.
+    pub fn is_slot(&self) -> bool {
+        self.0.is_some()
+    }
+}
 
 /// A raw reader-writer lock that guards one shard.
 ///
@@ -71,6 +242,9 @@ const _: () = assert!(ONE_READER - WRITER == WRITER);
 /// - **Not reentrant for writers.** A thread that holds the lock in any mode and asks for it
 ///   exclusively waits for itself forever.
 /// - **No thread affinity.** A lock taken on one thread may be released on another.
+///
+/// Every method that may take or revoke a slot takes the lock's [`Slots`]; a lock must always be
+/// used with the same ones.
 ///
 /// Locking: see the policy above.
 #[derive(Debug)]
@@ -86,12 +260,19 @@ impl Default for RawRwLock {
 }
 
 impl RawRwLock {
-    /// A new, unlocked lock.
+    /// A new, unlocked lock; readers use the word until [`BIAS_AFTER`] reads in a row.
     ///
     /// Locking: none.
     pub fn new() -> Self {
+        Self::with_bias(false)
+    }
+
+    /// A new, unlocked lock; with `bias`, readers use their slots from the start.
+    ///
+    /// Locking: none.
+    pub fn with_bias(bias: bool) -> Self {
         Self {
-            state: AtomicUsize::new(0),
+            state: AtomicUsize::new(if bias { BIAS } else { 0 }),
             parker: Parker::new(),
         }
     }
@@ -100,22 +281,31 @@ impl RawRwLock {
     ///
     /// Locking: blocks while a writer holds the lock.
     #[inline]
-    pub fn lock_shared(&self) {
-        let prev = self.state.fetch_add(ONE_READER, READ_ACQUIRE);
+    pub fn lock_shared<'s>(&self, slots: Slots<'s>) -> ReadHold<'s> {
+        if let Some(slot) = self.try_lock_shared_slot(slots) {
+            return ReadHold(Some(slot));
+        }
+        let prev = self.state.fetch_add(ONE_READER + ONE_TICK, READ_ACQUIRE);
         if prev & WRITER != 0 {
             self.lock_shared_slow();
+        } else if (prev >> TICK_SHIFT) % BIAS_AFTER == BIAS_AFTER - 1 && prev & BIAS == 0 {
+            self.set_bias();
         }
+        ReadHold(None)
     }
 
     /// Takes the lock shared if no writer holds it; never blocks.
     ///
     /// Locking: never blocks.
     #[inline]
-    pub fn try_lock_shared(&self) -> bool {
+    pub fn try_lock_shared<'s>(&self, slots: Slots<'s>) -> Option<ReadHold<'s>> {
+        if let Some(slot) = self.try_lock_shared_slot(slots) {
+            return Some(ReadHold(Some(slot)));
+        }
         let mut state = self.state.load(Ordering::Relaxed);
         loop {
             if state & WRITER != 0 {
-                return false;
+                return None;
             }
             match self.state.compare_exchange_weak(
                 state,
@@ -123,18 +313,55 @@ impl RawRwLock {
                 Ordering::Acquire,
                 Ordering::Relaxed,
             ) {
-                Ok(_) => return true,
+                Ok(_) => return Some(ReadHold(None)),
                 Err(now) => state = now,
             }
         }
     }
 
+    /// The slot path: the calling thread's slot, held and validated, or `None` (take the word
+    /// path). Never blocks.
+    #[inline]
+    fn try_lock_shared_slot<'s>(&self, slots: Slots<'s>) -> Option<&'s AtomicU8> {
+        if self.state.load(Ordering::Relaxed) & (BIAS | WRITER) != BIAS {
+            return None;
+        }
+        let slot = slots.mine();
+        if slot.swap(1, Ordering::SeqCst) != 0 {
+            // Held by this thread already (a nested read) or by another thread on the same row;
+            // writing 1 over 1 changed nothing.
+            return None;
+        }
+        dekker_fence();
+        if self.state.load(Ordering::SeqCst) & (BIAS | WRITER) == BIAS {
+            return Some(slot);
+        }
+        free_slot(slot);
+        None
+    }
+
+    /// A word-path reader ended a run of reads with no write: readers may use their slots.
+    #[cold]
+    fn set_bias(&self) {
+        // We hold the lock shared, so no writer holds it and none can clear BIAS meanwhile.
+        self.state.fetch_or(BIAS, Ordering::Relaxed);
+    }
+
     /// Releases a shared hold.
     ///
     /// # Safety
-    /// The caller holds the lock shared (and gives up that hold).
+    /// `hold` is a shared hold of this lock (taken with the same slots).
     #[inline]
-    pub unsafe fn unlock_shared(&self) {
+    pub unsafe fn unlock_shared(&self, hold: ReadHold<'_>) {
+        match hold.0 {
+            Some(slot) => free_slot(slot),
+            None => self.unlock_shared_word(),
+        }
+    }
+
+    /// Gives back one word-path reader count.
+    #[inline]
+    fn unlock_shared_word(&self) {
         let prev = self.state.fetch_sub(ONE_READER, Ordering::Release);
         // The last reader leaves, no writer holds the lock, and someone is parked: a writer waits
         // for exactly this moment.
@@ -147,13 +374,27 @@ impl RawRwLock {
     ///
     /// Locking: blocks while anyone holds the lock.
     #[inline]
-    pub fn lock_exclusive(&self) {
-        if self
-            .state
-            .compare_exchange(0, WRITER, Ordering::Acquire, Ordering::Relaxed)
-            .is_err()
-        {
-            self.lock_exclusive_slow();
+    pub fn lock_exclusive(&self, slots: Slots<'_>) {
+        loop {
+            let state = self.state.load(Ordering::Relaxed);
+            let prev = if state & (READERS | WRITER | PARKED) == 0
+                && self
+                    .state
+                    .compare_exchange(
+                        state,
+                        (state & BIAS) | WRITER,
+                        Ordering::SeqCst,
+                        Ordering::Relaxed,
+                    )
+                    .is_ok()
+            {
+                state
+            } else {
+                self.lock_slow(READERS | WRITER, WRITER)
+            };
+            if prev & BIAS == 0 || self.revoke_bias(slots, true) {
+                return;
+            }
         }
     }
 
@@ -161,7 +402,7 @@ impl RawRwLock {
     ///
     /// Locking: never blocks.
     #[inline]
-    pub fn try_lock_exclusive(&self) -> bool {
+    pub fn try_lock_exclusive(&self, slots: Slots<'_>) -> bool {
         let mut state = self.state.load(Ordering::Relaxed);
         loop {
             if state & (READERS | WRITER) != 0 {
@@ -169,14 +410,46 @@ impl RawRwLock {
             }
             match self.state.compare_exchange_weak(
                 state,
-                state | WRITER,
-                Ordering::Acquire,
+                (state & (PARKED | BIAS)) | WRITER,
+                Ordering::SeqCst,
                 Ordering::Relaxed,
             ) {
-                Ok(_) => return true,
+                Ok(_) => return state & BIAS == 0 || self.revoke_bias(slots, false),
                 Err(now) => state = now,
             }
         }
+    }
+
+    /// Called with `WRITER` just set over `BIAS`: waits for every slot of the lock to be free and
+    /// clears `BIAS` (`true`: the caller holds the lock), or backs off (`false`: `WRITER` is clear
+    /// again; with `wait`, the slot that was held has been seen free since, so the caller may try
+    /// again).
+    #[cold]
+    fn revoke_bias(&self, slots: Slots<'_>, wait: bool) -> bool {
+        dekker_fence();
+        let mut spin = Spin::new();
+        while let Some(slot) = slots.first_held() {
+            if wait && spin.spin() {
+                continue;
+            }
+            // Back off: a reader holding that slot may be waiting for us to go (a nested read
+            // through the word), so spinning with WRITER set could wait forever.
+            let prev = self.state.fetch_sub(WRITER, Ordering::Release);
+            if prev & PARKED != 0 {
+                self.wake_all();
+            }
+            if wait {
+                let mut snooze = Snooze::new();
+                while slot.load(Ordering::Relaxed) != 0 {
+                    snooze.snooze();
+                }
+            }
+            return false;
+        }
+        // Every slot was free after WRITER was set; no slot reader can validate while it stays
+        // set, and we are the only thread that may clear BIAS now.
+        self.state.fetch_sub(BIAS, Ordering::Relaxed);
+        true
     }
 
     /// Releases an exclusive hold.
@@ -191,18 +464,21 @@ impl RawRwLock {
         }
     }
 
-    /// Turns an exclusive hold into a shared one without letting a writer in between.
+    /// Turns an exclusive hold into a shared one (through the word) without letting a writer in
+    /// between.
     ///
     /// # Safety
-    /// The caller holds the lock exclusively; afterwards it holds it shared.
+    /// The caller holds the lock exclusively; afterwards it holds it shared, and owns the
+    /// returned hold.
     #[inline]
-    pub unsafe fn downgrade(&self) {
-        // WRITER -> ONE_READER in one add (checked by a const assertion above).
+    pub unsafe fn downgrade(&self) -> ReadHold<'static> {
+        // WRITER -> ONE_READER in one add (BIAS is clear while a writer holds the lock).
         let prev = self.state.fetch_add(ONE_READER - WRITER, Ordering::Release);
         if prev & PARKED != 0 {
             // Parked readers may now proceed; parked writers wake, find a reader and park again.
             self.wake_all();
         }
+        ReadHold(None)
     }
 
     /// Whether the lock is held exclusively (a racy snapshot, for diagnostics and tests).
@@ -211,41 +487,41 @@ impl RawRwLock {
         self.state.load(Ordering::Relaxed) & WRITER != 0
     }
 
-    /// Whether the lock is held in any mode (a racy snapshot, for diagnostics and tests).
-    pub(crate) fn is_locked(&self) -> bool {
-        self.state.load(Ordering::Relaxed) & (READERS | WRITER) != 0
+    /// Whether the lock is held in any mode (a racy snapshot, for tests).
+    #[cfg(all(test, not(loom)))]
+    pub(crate) fn is_locked(&self, slots: Slots<'_>) -> bool {
+        self.state.load(Ordering::Relaxed) & (READERS | WRITER) != 0 || slots.any_held()
     }
 
     #[cold]
     fn lock_shared_slow(&self) {
         // Our optimistic add found a writer: give the count back exactly as an unlock would, so a
-        // writer that parked behind our phantom count is woken.
-        // SAFETY: the add in `lock_shared` counted us as a reader; this releases that count.
-        unsafe { self.unlock_shared() };
+        // writer that parked behind our phantom count is woken. (Its tick stays: ticks are a
+        // heuristic, and the writer's acquisition resets them.)
+        self.unlock_shared_word();
         self.lock_slow(WRITER, ONE_READER);
     }
 
-    #[cold]
-    fn lock_exclusive_slow(&self) {
-        self.lock_slow(READERS | WRITER, WRITER);
-    }
-
     /// The one slow path of both modes: wait until none of the `blocked_by` bits is set, then add
-    /// `add` (`ONE_READER`, or `WRITER`, which is clear at that point). Spins a bounded number of
-    /// times, then sets `PARKED` and parks while the lock is still held against this mode.
-    /// `PARKED` is kept when acquiring: threads still parked are woken at the next release.
-    fn lock_slow(&self, blocked_by: usize, add: usize) {
+    /// `add` (`ONE_READER`, or `WRITER`, which is clear at that point; a writer also resets the
+    /// ticks) and return the state it replaced. Spins a bounded number of times, then sets
+    /// `PARKED` and parks while the lock is still held against this mode. `PARKED` is kept when
+    /// acquiring: threads still parked are woken at the next release.
+    fn lock_slow(&self, blocked_by: usize, add: usize) -> usize {
         let mut spin = Spin::new();
         let mut state = self.state.load(Ordering::Relaxed);
         loop {
             if state & blocked_by == 0 {
-                match self.state.compare_exchange_weak(
-                    state,
-                    state + add,
-                    Ordering::Acquire,
-                    Ordering::Relaxed,
-                ) {
-                    Ok(_) => return,
+                let (new, order) = if add == WRITER {
+                    ((state & !TICKS) | WRITER, Ordering::SeqCst)
+                } else {
+                    (state + add, Ordering::Acquire)
+                };
+                match self
+                    .state
+                    .compare_exchange_weak(state, new, order, Ordering::Relaxed)
+                {
+                    Ok(_) => return state,
                     Err(now) => {
                         state = now;
                         continue;
@@ -293,91 +569,190 @@ mod tests {
     use super::*;
     use std::sync::{mpsc, Arc};
 
+    /// The state word without its ticks (which count reads and never affect who holds the lock).
+    fn held_bits(lock: &RawRwLock) -> usize {
+        lock.state.load(Ordering::Relaxed) & !TICKS
+    }
+
     #[test]
     fn uncontended_modes() {
+        let slots = ReaderSlots::new(1);
+        let s = slots.of(0);
         let lock = RawRwLock::new();
-        assert!(!lock.is_locked());
-        lock.lock_shared();
-        lock.lock_shared();
-        assert!(lock.is_locked() && !lock.is_locked_exclusive());
-        assert!(!lock.try_lock_exclusive());
-        assert!(lock.try_lock_shared());
+        assert!(!lock.is_locked(s));
+        let a = lock.lock_shared(s);
+        let b = lock.lock_shared(s);
+        assert!(!a.is_slot() && !b.is_slot());
+        assert!(lock.is_locked(s) && !lock.is_locked_exclusive());
+        assert!(!lock.try_lock_exclusive(s));
+        let c = lock.try_lock_shared(s).expect("a reader may join readers");
         // SAFETY: three shared holds were taken above.
         unsafe {
-            lock.unlock_shared();
-            lock.unlock_shared();
-            lock.unlock_shared();
+            lock.unlock_shared(a);
+            lock.unlock_shared(b);
+            lock.unlock_shared(c);
         }
-        assert!(!lock.is_locked());
-        lock.lock_exclusive();
+        assert!(!lock.is_locked(s));
+        lock.lock_exclusive(s);
         assert!(lock.is_locked_exclusive());
-        assert!(!lock.try_lock_shared());
-        assert!(!lock.try_lock_exclusive());
+        assert!(lock.try_lock_shared(s).is_none());
+        assert!(!lock.try_lock_exclusive(s));
         // SAFETY: held exclusively above; afterwards held shared once.
-        unsafe { lock.downgrade() };
-        assert!(!lock.is_locked_exclusive() && lock.is_locked());
-        assert!(lock.try_lock_shared());
+        let d = unsafe { lock.downgrade() };
+        assert!(!lock.is_locked_exclusive() && lock.is_locked(s));
+        let e = lock
+            .try_lock_shared(s)
+            .expect("a reader may join a downgraded writer");
         // SAFETY: two shared holds.
         unsafe {
-            lock.unlock_shared();
-            lock.unlock_shared();
+            lock.unlock_shared(d);
+            lock.unlock_shared(e);
         }
-        assert_eq!(lock.state.load(Ordering::Relaxed), 0);
+        assert_eq!(held_bits(&lock), 0);
+    }
+
+    #[test]
+    fn a_run_of_reads_biases_and_a_write_revokes() {
+        let slots = ReaderSlots::new(3);
+        let s = slots.of(2);
+        let lock = RawRwLock::new();
+        for _ in 0..BIAS_AFTER {
+            let hold = lock.lock_shared(s);
+            assert!(!hold.is_slot(), "biased before the run was complete");
+            // SAFETY: taken just above.
+            unsafe { lock.unlock_shared(hold) };
+        }
+        assert_eq!(held_bits(&lock), BIAS);
+        let slot_hold = lock.lock_shared(s);
+        assert!(slot_hold.is_slot());
+        assert_eq!(held_bits(&lock), BIAS, "a slot reader wrote the word");
+        assert!(lock.is_locked(s));
+        // A writer cannot get in beside a slot reader; it backs off leaving BIAS set.
+        assert!(!lock.try_lock_exclusive(s));
+        assert_eq!(held_bits(&lock), BIAS);
+        // A nested read on the same lock finds its slot taken and uses the word.
+        let nested = lock.try_lock_shared(s).expect("readers share");
+        assert!(!nested.is_slot());
+        assert_eq!(held_bits(&lock), BIAS | ONE_READER);
+        // SAFETY: both holds were taken above.
+        unsafe {
+            lock.unlock_shared(nested);
+            lock.unlock_shared(slot_hold);
+        }
+        assert!(!lock.is_locked(s));
+        // Now the writer revokes the bias: readers go back to the word.
+        lock.lock_exclusive(s);
+        assert_eq!(held_bits(&lock), WRITER);
+        // SAFETY: taken just above.
+        unsafe { lock.unlock_exclusive() };
+        let hold = lock.lock_shared(s);
+        assert!(!hold.is_slot());
+        // SAFETY: taken just above.
+        unsafe { lock.unlock_shared(hold) };
+        // The other locks' slots were never touched.
+        assert!((0..3).all(|i| i == 2 || !slots.of(i).any_held()));
     }
 
     #[test]
     fn writer_waits_for_reader_and_is_woken() {
-        let lock = Arc::new(RawRwLock::new());
-        lock.lock_shared();
+        for bias in [false, true] {
+            let slots = Arc::new(ReaderSlots::new(1));
+            let lock = Arc::new(RawRwLock::with_bias(bias));
+            let hold = lock.lock_shared(slots.of(0));
+            assert_eq!(hold.is_slot(), bias);
+            let (tx, rx) = mpsc::channel();
+            let t = {
+                let (lock, slots) = (lock.clone(), slots.clone());
+                std::thread::spawn(move || {
+                    lock.lock_exclusive(slots.of(0));
+                    tx.send(()).unwrap();
+                    // SAFETY: taken just above.
+                    unsafe { lock.unlock_exclusive() };
+                })
+            };
+            let wait = std::time::Duration::from_millis(if cfg!(miri) { 1 } else { 50 });
+            assert!(
+                rx.recv_timeout(wait).is_err(),
+                "writer got in beside a reader (bias: {bias})"
+            );
+            // SAFETY: taken at the top.
+            unsafe { lock.unlock_shared(hold) };
+            rx.recv_timeout(std::time::Duration::from_secs(30))
+                .expect("writer never got the lock after the reader left");
+            t.join().unwrap();
+            assert_eq!(held_bits(&lock), 0);
+        }
+    }
+
+    #[test]
+    fn nested_read_through_the_word_while_a_writer_revokes() {
+        // A thread holds a slot; a writer starts revoking; the first thread reads the same lock
+        // again. The writer must back off, or both would wait for each other forever.
+        let slots = Arc::new(ReaderSlots::new(1));
+        let lock = Arc::new(RawRwLock::with_bias(true));
+        let outer = lock.lock_shared(slots.of(0));
+        assert!(outer.is_slot());
         let (tx, rx) = mpsc::channel();
         let t = {
-            let lock = lock.clone();
+            let (lock, slots) = (lock.clone(), slots.clone());
             std::thread::spawn(move || {
-                lock.lock_exclusive();
+                lock.lock_exclusive(slots.of(0));
                 tx.send(()).unwrap();
                 // SAFETY: taken just above.
                 unsafe { lock.unlock_exclusive() };
             })
         };
-        let wait = std::time::Duration::from_millis(if cfg!(miri) { 1 } else { 50 });
-        assert!(
-            rx.recv_timeout(wait).is_err(),
-            "writer got in beside a reader"
-        );
-        // SAFETY: taken at the top.
-        unsafe { lock.unlock_shared() };
+        std::thread::sleep(std::time::Duration::from_millis(if cfg!(miri) {
+            1
+        } else {
+            20
+        }));
+        let inner = lock.lock_shared(slots.of(0));
+        assert!(!inner.is_slot());
+        assert!(rx.try_recv().is_err(), "writer got in beside two readers");
+        // SAFETY: both holds were taken above.
+        unsafe {
+            lock.unlock_shared(inner);
+            lock.unlock_shared(outer);
+        }
         rx.recv_timeout(std::time::Duration::from_secs(30))
-            .expect("writer was never woken");
+            .expect("writer never got the lock after the readers left");
         t.join().unwrap();
-        assert_eq!(lock.state.load(Ordering::Relaxed), 0);
+        assert_eq!(held_bits(&lock), 0);
     }
 
     #[test]
     fn counter_under_contention() {
         const THREADS: usize = 8;
         let iters: usize = if cfg!(miri) { 20 } else { 20_000 };
-        struct Shared(RawRwLock, crate::sync::UnsafeCell<usize>);
+        struct Shared(RawRwLock, ReaderSlots, crate::sync::UnsafeCell<usize>);
         // SAFETY: the cell is only touched under the lock.
         unsafe impl Sync for Shared {}
-        let shared = Arc::new(Shared(RawRwLock::new(), crate::sync::UnsafeCell::new(0)));
+        let shared = Arc::new(Shared(
+            RawRwLock::new(),
+            ReaderSlots::new(1),
+            crate::sync::UnsafeCell::new(0),
+        ));
         let handles: Vec<_> = (0..THREADS)
             .map(|i| {
                 let s = shared.clone();
                 std::thread::spawn(move || {
-                    for _ in 0..iters {
-                        if i % 2 == 0 {
-                            s.0.lock_exclusive();
+                    let slots = s.1.of(0);
+                    for n in 0..iters {
+                        // Mostly reads, in runs long enough to bias the lock, and some writes.
+                        if i % 2 == 0 && n.is_multiple_of(2 * BIAS_AFTER) {
+                            s.0.lock_exclusive(slots);
                             // SAFETY: exclusive lock held.
                             unsafe {
-                                *s.1.get_mut().deref() += 1;
+                                *s.2.get_mut().deref() += 1;
                                 s.0.unlock_exclusive();
                             }
                         } else {
-                            s.0.lock_shared();
+                            let hold = s.0.lock_shared(slots);
                             // SAFETY: shared lock held; no writer can overlap.
                             unsafe {
-                                let _ = *s.1.get().deref();
-                                s.0.unlock_shared();
+                                let _ = *s.2.get().deref();
+                                s.0.unlock_shared(hold);
                             }
                         }
                     }
@@ -388,8 +763,9 @@ mod tests {
             h.join().unwrap();
         }
         // SAFETY: all threads joined.
-        let total = unsafe { *shared.1.get().deref() };
-        assert_eq!(total, iters * THREADS / 2);
-        assert_eq!(shared.0.state.load(Ordering::Relaxed), 0);
+        let total = unsafe { *shared.2.get().deref() };
+        let writes_per_writer = iters.div_ceil(2 * BIAS_AFTER);
+        assert_eq!(total, writes_per_writer * THREADS / 2);
+        assert!(!shared.0.is_locked(shared.1.of(0)));
     }
 }

@@ -11,7 +11,8 @@ use hashbrown::HashTable;
 use crate::entry::{Entry, OccupiedEntry, VacantEntry};
 use crate::guards::{Ref, RefMut};
 use crate::iter::{Iter, IterMut, OwningIter};
-use crate::shard::{self, ElemMut, ElemRef, Shard, Table, WriteGuard};
+use crate::lock::ReaderSlots;
+use crate::shard::{self, ElemMut, ElemRef, Shard, ShardRef, ShardRefs, Table, WriteGuard};
 use crate::try_result::TryResult;
 use crate::view::ReadOnlyView;
 use crate::{sync, RandomState};
@@ -75,6 +76,8 @@ pub struct ShardedMap<K, V, S = RandomState> {
     /// `64 - log2(shards.len())`: shard bits are taken from below hashbrown's 7 control bits.
     shift: u32,
     shards: Box<[CachePadded<Shard<K, V>>]>,
+    /// The shards' reader slots (see `lock.rs`): one row per thread slot, one byte per shard.
+    readers: ReaderSlots,
     hasher: S,
 }
 
@@ -289,6 +292,7 @@ impl<K, V, S> ShardedMap<K, V, S> {
         Self {
             shift: 64 - shard_amount.trailing_zeros(),
             shards,
+            readers: ReaderSlots::new(shard_amount),
             hasher,
         }
     }
@@ -304,6 +308,7 @@ impl<K, V, S> ShardedMap<K, V, S> {
         Self {
             shift: 64 - shard_amount.trailing_zeros(),
             shards,
+            readers: ReaderSlots::new(shard_amount),
             hasher,
         }
     }
@@ -408,12 +413,14 @@ impl<K, V, S> ShardedMap<K, V, S> {
     }
 
     #[inline]
-    pub(crate) fn shard_for(&self, hash: u64) -> &Shard<K, V> {
-        &self.shards[self.shard_index(hash)]
+    pub(crate) fn shard_for(&self, hash: u64) -> ShardRef<'_, K, V> {
+        let index = self.shard_index(hash);
+        ShardRef::new(&self.shards[index], self.readers.of(index))
     }
 
-    pub(crate) fn shards(&self) -> &[CachePadded<Shard<K, V>>] {
-        &self.shards
+    /// Every shard in order, each with its reader slots.
+    pub(crate) fn shard_refs(&self) -> ShardRefs<'_, K, V> {
+        ShardRefs::new(&self.shards, &self.readers)
     }
 
     /// Removes every entry. Capacity is kept. Values are dropped under each shard's lock, one
@@ -429,7 +436,7 @@ impl<K, V, S> ShardedMap<K, V, S> {
     /// assert!(map.is_empty());
     /// ```
     pub fn clear(&self) {
-        for shard in self.shards.iter() {
+        for shard in self.shard_refs() {
             // `drain` drops the remaining entries even if one `Drop` panics.
             shard.write().drain().for_each(drop);
         }
@@ -444,7 +451,7 @@ impl<K, V, S> ShardedMap<K, V, S> {
     /// assert!(map.capacity() >= 100);
     /// ```
     pub fn capacity(&self) -> usize {
-        self.shards.iter().map(|s| s.read().capacity()).sum()
+        self.shard_refs().map(|s| s.read().capacity()).sum()
     }
 
     /// An iterator over all entries. Each shard is read-locked while the iterator, or any item
@@ -498,7 +505,7 @@ impl<K, V, S> ShardedMap<K, V, S> {
     /// assert_eq!(map.len(), 5);
     /// ```
     pub fn retain(&self, mut f: impl FnMut(&K, &mut V) -> bool) {
-        for shard in self.shards.iter() {
+        for shard in self.shard_refs() {
             shard.write().retain(|(k, v)| f(k, v));
         }
     }
@@ -519,7 +526,7 @@ impl<K, V, S> ShardedMap<K, V, S> {
     /// assert_eq!(*map.get("b").unwrap(), 20);
     /// ```
     pub fn alter_all(&self, mut f: impl FnMut(&K, V) -> V) {
-        for shard in self.shards.iter() {
+        for shard in self.shard_refs() {
             shard::alter_all_in(&mut shard.write(), &mut f);
         }
     }
@@ -869,7 +876,7 @@ impl<K: Eq + Hash, V, S: BuildHasher> ShardedMap<K, V, S> {
     /// assert!(map.capacity() < 10_000);
     /// ```
     pub fn shrink_to_fit(&self) {
-        for shard in self.shards.iter() {
+        for shard in self.shard_refs() {
             shard.write().shrink_to_fit(self.rehasher());
         }
     }
@@ -892,7 +899,7 @@ impl<K: Eq + Hash, V, S: BuildHasher> ShardedMap<K, V, S> {
     /// ```
     pub fn try_reserve(&self, additional: usize) -> Result<(), TryReserveError> {
         let per_shard = per_shard_capacity(additional, self.shards.len());
-        for shard in self.shards.iter() {
+        for shard in self.shard_refs() {
             shard
                 .write()
                 .try_reserve(per_shard, self.rehasher())
@@ -930,6 +937,7 @@ impl<K: Eq + Hash, V, S: BuildHasher> ShardedMap<K, V, S> {
             shift,
             shards,
             hasher,
+            ..
         } = self;
         let shards = SyncLens(shards);
         for (key, value) in iter {
@@ -982,7 +990,7 @@ impl<K: Eq + Hash, V, S: BuildHasher + Default> Default for ShardedMap<K, V, S> 
 /// Clones shard by shard, each under its read lock in turn.
 impl<K: Clone, V: Clone, S: Clone> Clone for ShardedMap<K, V, S> {
     fn clone(&self) -> Self {
-        let tables = self.shards.iter().map(|s| s.read().clone()).collect();
+        let tables = self.shard_refs().map(|s| s.read().clone()).collect();
         Self::from_parts(tables, self.hasher.clone())
     }
 }

@@ -16,7 +16,9 @@ use std::sync::Arc;
 
 use hashbrown::{hash_table, HashTable};
 
-use crate::lock::RawRwLock;
+use crossbeam_utils::CachePadded;
+
+use crate::lock::{RawRwLock, ReadHold, ReaderSlots, Slots};
 use crate::sync::{AtomicUsize, ConstPtr, MutPtr, Ordering, UnsafeCell};
 
 /// The table inside a shard. Keys and values live together so one probe finds both.
@@ -37,9 +39,11 @@ pub(crate) struct Shard<K, V> {
 unsafe impl<K: Send + Sync, V: Send + Sync> Sync for Shard<K, V> {}
 
 impl<K, V> Shard<K, V> {
+    /// A shard holding `table`. Its readers start on their reader slots (a fresh map is read at
+    /// least as often as it is written; the first write revokes the bias once).
     pub(crate) fn from_table(table: Table<K, V>) -> Self {
         Self {
-            lock: RawRwLock::new(),
+            lock: RawRwLock::with_bias(true),
             len: AtomicUsize::new(table.len()),
             table: UnsafeCell::new(table),
         }
@@ -49,45 +53,6 @@ impl<K, V> Shard<K, V> {
     #[inline]
     pub(crate) fn len(&self) -> usize {
         self.len.load(Ordering::Relaxed)
-    }
-
-    /// Whether any guard currently holds the lock (a racy snapshot).
-    pub(crate) fn is_locked(&self) -> bool {
-        self.lock.is_locked()
-    }
-
-    /// Locks the shard for reading, blocking while a writer holds it.
-    #[inline]
-    pub(crate) fn read(&self) -> ReadGuard<'_, K, V> {
-        self.lock.lock_shared();
-        // SAFETY: the shared lock was just taken, as required.
-        unsafe { ReadGuard::new(self) }
-    }
-
-    /// Locks the shard for reading if no writer holds it; never blocks.
-    #[inline]
-    pub(crate) fn try_read(&self) -> Option<ReadGuard<'_, K, V>> {
-        // SAFETY: the shared lock was just taken, as required.
-        self.lock
-            .try_lock_shared()
-            .then(|| unsafe { ReadGuard::new(self) })
-    }
-
-    /// Locks the shard for writing, blocking while anyone holds it.
-    #[inline]
-    pub(crate) fn write(&self) -> WriteGuard<'_, K, V> {
-        self.lock.lock_exclusive();
-        // SAFETY: the exclusive lock was just taken, as required.
-        unsafe { WriteGuard::new(self) }
-    }
-
-    /// Locks the shard for writing if nobody holds it; never blocks.
-    #[inline]
-    pub(crate) fn try_write(&self) -> Option<WriteGuard<'_, K, V>> {
-        // SAFETY: the exclusive lock was just taken, as required.
-        self.lock
-            .try_lock_exclusive()
-            .then(|| unsafe { WriteGuard::new(self) })
     }
 
     /// The table through `&mut self`: no lock is needed. The caller must call
@@ -110,18 +75,108 @@ impl<K, V> Shard<K, V> {
 
 impl<K, V> fmt::Debug for Shard<K, V> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Shard")
-            .field("len", &self.len())
-            .field("locked", &self.is_locked())
-            .finish()
+        f.debug_struct("Shard").field("len", &self.len()).finish()
     }
 }
+
+/// A shard together with its reader slots: what every lock operation needs. Maps hand these out
+/// (`ShardedMap::shard_for`, `ShardedMap::shard_refs`).
+pub(crate) struct ShardRef<'a, K, V> {
+    shard: &'a Shard<K, V>,
+    slots: Slots<'a>,
+}
+
+impl<K, V> Clone for ShardRef<'_, K, V> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<K, V> Copy for ShardRef<'_, K, V> {}
+
+impl<'a, K, V> ShardRef<'a, K, V> {
+    #[inline]
+    pub(crate) fn new(shard: &'a Shard<K, V>, slots: Slots<'a>) -> Self {
+        Self { shard, slots }
+    }
+
+    /// Locks the shard for reading, blocking while a writer holds it.
+    #[inline]
+    pub(crate) fn read(self) -> ReadGuard<'a, K, V> {
+        let hold = self.shard.lock.lock_shared(self.slots);
+        // SAFETY: `hold` is a shared hold of this shard's lock, as required.
+        unsafe { ReadGuard::new(self.shard, hold) }
+    }
+
+    /// Locks the shard for reading if no writer holds it; never blocks.
+    #[inline]
+    pub(crate) fn try_read(self) -> Option<ReadGuard<'a, K, V>> {
+        let hold = self.shard.lock.try_lock_shared(self.slots)?;
+        // SAFETY: `hold` is a shared hold of this shard's lock, as required.
+        Some(unsafe { ReadGuard::new(self.shard, hold) })
+    }
+
+    /// Locks the shard for writing, blocking while anyone holds it.
+    #[inline]
+    pub(crate) fn write(self) -> WriteGuard<'a, K, V> {
+        self.shard.lock.lock_exclusive(self.slots);
+        // SAFETY: the exclusive lock was just taken, as required.
+        unsafe { WriteGuard::new(self.shard) }
+    }
+
+    /// Locks the shard for writing if nobody holds it; never blocks.
+    #[inline]
+    pub(crate) fn try_write(self) -> Option<WriteGuard<'a, K, V>> {
+        // SAFETY: the exclusive lock was just taken, as required.
+        self.shard
+            .lock
+            .try_lock_exclusive(self.slots)
+            .then(|| unsafe { WriteGuard::new(self.shard) })
+    }
+}
+
+/// The shards of a map in order, each with its reader slots.
+pub(crate) struct ShardRefs<'a, K, V> {
+    shards: core::slice::Iter<'a, CachePadded<Shard<K, V>>>,
+    slots: &'a ReaderSlots,
+    next: usize,
+}
+
+impl<'a, K, V> ShardRefs<'a, K, V> {
+    pub(crate) fn new(shards: &'a [CachePadded<Shard<K, V>>], slots: &'a ReaderSlots) -> Self {
+        Self {
+            shards: shards.iter(),
+            slots,
+            next: 0,
+        }
+    }
+}
+
+impl<'a, K, V> Iterator for ShardRefs<'a, K, V> {
+    type Item = ShardRef<'a, K, V>;
+
+    #[inline]
+    fn next(&mut self) -> Option<Self::Item> {
+        let shard = self.shards.next()?;
+        let index = self.next;
+        self.next += 1;
+        Some(ShardRef::new(shard, self.slots.of(index)))
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.shards.size_hint()
+    }
+}
+
+impl<K, V> ExactSizeIterator for ShardRefs<'_, K, V> {}
 
 /// A shared lock on one shard. Dereferences to the table.
 pub(crate) struct ReadGuard<'a, K, V> {
     /// Marks the access for loom; dropped before the unlock.
     table: ManuallyDrop<ConstPtr<Table<K, V>>>,
     shard: &'a Shard<K, V>,
+    /// The hold the guard gives back when it drops (taken out of the `ManuallyDrop` there).
+    hold: ManuallyDrop<ReadHold<'a>>,
 }
 
 // SAFETY: a read guard lends out `&K` and `&V` only (so `K: Sync, V: Sync` for either trait); the
@@ -132,12 +187,13 @@ unsafe impl<K: Sync, V: Sync> Sync for ReadGuard<'_, K, V> {}
 
 impl<'a, K, V> ReadGuard<'a, K, V> {
     /// # Safety
-    /// The caller holds `shard`'s lock shared and hands that hold to the guard.
+    /// `hold` is a shared hold of `shard`'s lock; the guard owns it from now on.
     #[inline]
-    unsafe fn new(shard: &'a Shard<K, V>) -> Self {
+    unsafe fn new(shard: &'a Shard<K, V>, hold: ReadHold<'a>) -> Self {
         Self {
             table: ManuallyDrop::new(shard.table.get()),
             shard,
+            hold: ManuallyDrop::new(hold),
         }
     }
 
@@ -165,10 +221,13 @@ impl<K, V> core::ops::Deref for ReadGuard<'_, K, V> {
 impl<K, V> Drop for ReadGuard<'_, K, V> {
     #[inline]
     fn drop(&mut self) {
-        // SAFETY: 1. the access marker is not used again; 2. the guard owns one shared hold.
+        // SAFETY: 1. the access marker is not used again; 2. the guard owns this shared hold of
+        // the shard's lock, and `drop` runs once, so the hold is taken out and given back once.
         unsafe {
             ManuallyDrop::drop(&mut self.table);
-            self.shard.lock.unlock_shared();
+            self.shard
+                .lock
+                .unlock_shared(ManuallyDrop::take(&mut self.hold));
         }
     }
 }
@@ -219,8 +278,8 @@ impl<'a, K, V> WriteGuard<'a, K, V> {
         // owns the exclusive hold, which `downgrade` turns into the shared hold the new guard owns.
         unsafe {
             ManuallyDrop::drop(&mut this.table);
-            shard.lock.downgrade();
-            ReadGuard::new(shard)
+            let hold = shard.lock.downgrade();
+            ReadGuard::new(shard, hold)
         }
     }
 }

@@ -13,7 +13,7 @@ pub(crate) use imp::*;
 #[cfg(not(loom))]
 mod imp {
     use core::marker::PhantomData;
-    pub(crate) use core::sync::atomic::{AtomicUsize, Ordering};
+    pub(crate) use core::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
 
     /// A cell whose accesses are marked by the lifetime of the pointer objects it hands out.
     ///
@@ -106,6 +106,74 @@ mod imp {
         }
     }
 
+    /// Waiting with nobody to wake us (a writer that backed off from a reader slot, which is left
+    /// with a plain store): yields a few times, then sleeps for doubling times up to about 1 ms.
+    pub(crate) struct Snooze(u32);
+
+    impl Snooze {
+        #[inline]
+        pub(crate) fn new() -> Self {
+            Self(0)
+        }
+
+        #[cold]
+        pub(crate) fn snooze(&mut self) {
+            const YIELDS: u32 = 8;
+            if self.0 < YIELDS {
+                std::thread::yield_now();
+            } else {
+                let micros = 1u64 << (self.0 - YIELDS).min(10);
+                std::thread::sleep(std::time::Duration::from_micros(micros));
+            }
+            self.0 = self.0.saturating_add(1);
+        }
+    }
+
+    /// The `SeqCst` fence the reader-slot protocol puts between its two Dekker steps, for loom
+    /// only: loom treats `SeqCst` loads and read-modify-writes as `AcqRel` (tokio-rs/loom#180)
+    /// but models `SeqCst` fences. Natively the steps are themselves `SeqCst`, which already
+    /// forbids the outcome the fence rules out (see `lock.rs`), so this is nothing.
+    #[inline(always)]
+    pub(crate) fn dekker_fence() {}
+
+    /// Frees a reader slot: a plain release store (no locked instruction).
+    #[inline(always)]
+    pub(crate) fn free_slot(slot: &AtomicU8) {
+        slot.store(0, Ordering::Release);
+    }
+
+    /// Reader slots per cache block: one block (a cache-padded line) holds the slots of 64 locks.
+    pub(crate) const SLOTS_PER_BLOCK: usize = 64;
+
+    /// The number of reader-slot rows a map gets: about twice the core count, a power of two,
+    /// at most 64 (so a map on a very large machine stays small; threads then share rows, which
+    /// is correct, only slower). Computed once per process.
+    pub(crate) fn reader_rows() -> usize {
+        static ROWS: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+        *ROWS.get_or_init(|| {
+            let cores = std::thread::available_parallelism().map_or(1, usize::from);
+            (cores * 2).next_power_of_two().clamp(2, 64)
+        })
+    }
+
+    /// This thread's number, handed out round-robin on first use; maps take it modulo their row
+    /// count to pick the thread's row of reader slots.
+    #[inline]
+    pub(crate) fn thread_number() -> usize {
+        use core::cell::Cell;
+        use core::sync::atomic::AtomicUsize;
+        static NEXT: AtomicUsize = AtomicUsize::new(0);
+        std::thread_local!(static NUMBER: Cell<usize> = const { Cell::new(usize::MAX) });
+        NUMBER.with(|n| {
+            let mut v = n.get();
+            if v == usize::MAX {
+                v = NEXT.fetch_add(1, Ordering::Relaxed) & (usize::MAX >> 1);
+                n.set(v);
+            }
+            v
+        })
+    }
+
     /// Parks threads on the address of a lock's state word, through `parking_lot_core`.
     ///
     /// Zero-sized here; under loom it carries a mutex and a condition variable.
@@ -173,7 +241,7 @@ mod imp {
 #[cfg(loom)]
 mod imp {
     pub(crate) use loom::cell::{ConstPtr, MutPtr};
-    pub(crate) use loom::sync::atomic::{AtomicUsize, Ordering};
+    pub(crate) use loom::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
 
     /// loom's `UnsafeCell`, plus the `&mut self` accessor the std body has.
     #[derive(Debug)]
@@ -223,6 +291,56 @@ mod imp {
         pub(crate) fn reset(&mut self) {
             self.0 = false;
         }
+    }
+
+    /// Under loom, waiting for a slot is a yield (loom requires spin loops to yield).
+    pub(crate) struct Snooze;
+
+    impl Snooze {
+        pub(crate) fn new() -> Self {
+            Snooze
+        }
+
+        pub(crate) fn snooze(&mut self) {
+            loom::thread::yield_now();
+        }
+    }
+
+    /// The fence loom needs to see the reader-slot Dekker pair (see the std body).
+    pub(crate) fn dekker_fence() {
+        if !cfg!(planted_bug_no_dekker_fence) {
+            loom::sync::atomic::fence(Ordering::SeqCst);
+        }
+    }
+
+    /// Under loom a slot is freed with a read-modify-write. loom orders a plain store and a
+    /// concurrent read-modify-write only partially, and then lets the read-modify-write read a
+    /// value that is not the newest (tokio-rs/loom#252): another thread's `swap(1)` could read
+    /// the `1` from before our store and leave the slot taken forever, which the C++ model rules
+    /// out (a read-modify-write always reads the last value in modification order, whatever
+    /// kind of write made it). So `swap(0, Release)` has the same meaning natively and lets loom
+    /// check the protocol instead of its own artefact.
+    pub(crate) fn free_slot(slot: &AtomicU8) {
+        slot.swap(0, Ordering::Release);
+    }
+
+    /// Small blocks keep the number of loom objects per model small.
+    pub(crate) const SLOTS_PER_BLOCK: usize = 4;
+
+    /// Two rows: with three threads in a model, two of them share a row, so the shared-row
+    /// fallback is checked too.
+    pub(crate) fn reader_rows() -> usize {
+        2
+    }
+
+    /// loom's thread index (0 for the model's main thread, then in spawn order), read from its
+    /// `Debug` form, the only way loom exposes it. Deterministic, and it adds no loom objects
+    /// (a shared counter would add interleavings to every model).
+    pub(crate) fn thread_number() -> usize {
+        let id = format!("{:?}", loom::thread::current().id());
+        id.bytes()
+            .filter(u8::is_ascii_digit)
+            .fold(0, |n, d| n * 10 + usize::from(d - b'0'))
     }
 
     /// The parking layer built from loom primitives: `validate` runs under the mutex that

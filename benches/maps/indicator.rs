@@ -4,8 +4,9 @@
 //! shard word with a load, and leaves with a plain store), with no lock at all as the ceiling.
 //!
 //! Only the read path of the slot design is modelled (no writer ever arrives, so the shard word
-//! never changes): this measures the most the slot design could gain, which is what decides
-//! whether to build it. Eight shards of `hashbrown::HashTable`, lookups of random present keys,
+//! never changes): this measures the most the slot design could gain, which is what decided
+//! to build it. The `lock` row is the shard lock as built (`src/lock.rs`, biased, as a read-only
+//! shard stays): how close the real read path comes to the probe's `slot` row. Eight shards of `hashbrown::HashTable`, lookups of random present keys,
 //! at 1 and 2 threads; a cache-resident table (64K entries) and a memory-bound one (4M).
 //!
 //! ```sh
@@ -20,7 +21,7 @@ use std::time::{Duration, Instant};
 use criterion::{BenchmarkId, Criterion, Throughput};
 use crossbeam_utils::CachePadded;
 use hashbrown::HashTable;
-use sharded_map::__internal::RawRwLock;
+use sharded_map::__internal::{RawRwLock, ReaderSlots};
 
 use crate::adapters::{hasher, keys, test_mode, Hasher};
 
@@ -31,7 +32,11 @@ const OPS: usize = 4096;
 const BIAS: usize = 0b100;
 
 struct Shard {
+    /// The shard lock as built, with its readers on their slots.
     lock: RawRwLock,
+    /// A word-only reader indicator: what the lock was before it had reader slots (one
+    /// `fetch_add` and one `fetch_sub` per read, on a line every reader writes).
+    count: AtomicUsize,
     /// The slot design's shard word (read-only here: no writer arrives).
     word: AtomicUsize,
     table: HashTable<(u64, u64)>,
@@ -42,6 +47,8 @@ struct Probe {
     /// One row of slots per thread, a cache line each: row `t` slot `s` = thread `t` reads
     /// shard `s`.
     slots: Vec<CachePadded<[AtomicU8; SHARDS]>>,
+    /// The real lock's reader slots.
+    readers: ReaderSlots,
     hasher: Hasher,
 }
 
@@ -49,13 +56,15 @@ struct Probe {
 enum How {
     /// No synchronization: the ceiling.
     Unlocked,
-    /// The shard lock's shared word, as the map does today.
+    /// A shared word, as the shard lock's word path does.
     Word,
     /// A per-thread slot, as a BRAVO-style read path would.
     Slot,
     /// The same with a `SeqCst` fence between the slot CAS and the word load: the form loom can
     /// check (loom models `SeqCst` fences but treats `SeqCst` accesses as `AcqRel`).
     SlotFence,
+    /// The shard lock as built.
+    Lock,
 }
 
 impl Probe {
@@ -64,7 +73,8 @@ impl Probe {
         let mut shards: Vec<_> = (0..SHARDS)
             .map(|_| {
                 CachePadded::new(Shard {
-                    lock: RawRwLock::new(),
+                    lock: RawRwLock::with_bias(true),
+                    count: AtomicUsize::new(0),
                     word: AtomicUsize::new(BIAS),
                     table: HashTable::new(),
                 })
@@ -82,6 +92,7 @@ impl Probe {
         Self {
             shards,
             slots,
+            readers: ReaderSlots::new(SHARDS),
             hasher,
         }
     }
@@ -99,10 +110,16 @@ impl Probe {
         match how {
             How::Unlocked => find(),
             How::Word => {
-                shard.lock.lock_shared();
+                assert_eq!(shard.count.fetch_add(4, Ordering::Acquire) & 2, 0);
                 let v = find();
-                // SAFETY: taken just above.
-                unsafe { shard.lock.unlock_shared() };
+                shard.count.fetch_sub(4, Ordering::Release);
+                v
+            }
+            How::Lock => {
+                let hold = shard.lock.lock_shared(self.readers.of(s));
+                let v = find();
+                // SAFETY: taken just above, with the same slots.
+                unsafe { shard.lock.unlock_shared(hold) };
                 v
             }
             How::Slot | How::SlotFence => {
@@ -166,6 +183,7 @@ pub fn benches(c: &mut Criterion) {
                 ("word", How::Word),
                 ("slot", How::Slot),
                 ("slot_fence", How::SlotFence),
+                ("lock", How::Lock),
             ] {
                 g.bench_function(BenchmarkId::new(format!("{size}_{threads}t"), name), |b| {
                     b.iter_custom(|iters| probe.run(how, threads, iters, &lookup))

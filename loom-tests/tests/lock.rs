@@ -5,11 +5,12 @@ use loom::cell::UnsafeCell;
 use loom::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use loom::sync::Arc;
 use loom::thread;
-use sharded_map::__internal::RawRwLock;
+use sharded_map::__internal::{RawRwLock, ReadHold, ReaderSlots, Slots};
 
 /// A value protected by the lock under test; loom checks every access to it.
 struct Locked {
     lock: RawRwLock,
+    slots: ReaderSlots,
     data: UnsafeCell<usize>,
 }
 
@@ -17,15 +18,39 @@ struct Locked {
 unsafe impl Sync for Locked {}
 
 impl Locked {
+    /// A lock whose readers start on the word (biased after a run of reads).
     fn new() -> Arc<Self> {
+        Self::with_bias(false)
+    }
+
+    /// A lock whose readers start on their slots.
+    fn biased() -> Arc<Self> {
+        Self::with_bias(true)
+    }
+
+    fn with_bias(bias: bool) -> Arc<Self> {
         Arc::new(Self {
-            lock: RawRwLock::new(),
+            lock: RawRwLock::with_bias(bias),
+            slots: ReaderSlots::new(1),
             data: UnsafeCell::new(0),
         })
     }
 
+    fn s(&self) -> Slots<'_> {
+        self.slots.of(0)
+    }
+
+    fn lock_shared(&self) -> ReadHold<'_> {
+        self.lock.lock_shared(self.s())
+    }
+
+    fn unlock_shared(&self, hold: ReadHold<'_>) {
+        // SAFETY: every hold the models pass here came from this lock.
+        unsafe { self.lock.unlock_shared(hold) }
+    }
+
     fn write(&self, f: impl FnOnce(&mut usize)) {
-        self.lock.lock_exclusive();
+        self.lock.lock_exclusive(self.s());
         // SAFETY: exclusive lock held.
         self.data.with_mut(|p| f(unsafe { &mut *p }));
         // SAFETY: taken above.
@@ -33,11 +58,10 @@ impl Locked {
     }
 
     fn read(&self) -> usize {
-        self.lock.lock_shared();
+        let hold = self.lock_shared();
         // SAFETY: shared lock held.
         let v = self.data.with(|p| unsafe { *p });
-        // SAFETY: taken above.
-        unsafe { self.lock.unlock_shared() };
+        self.unlock_shared(hold);
         v
     }
 }
@@ -102,15 +126,15 @@ fn two_readers_and_a_writer() {
 fn writer_parked_behind_a_reader_is_woken() {
     loom::model(|| {
         let l = Locked::new();
-        l.lock.lock_shared();
+        let hold = l.lock_shared();
         let t = {
             let l = l.clone();
             thread::spawn(move || l.write(|v| *v = 1))
         };
         // Let the writer spin out and park, in some interleavings.
         thread::yield_now();
-        // SAFETY: taken above. Unlocking must wake the writer; a lost wake-up is a loom deadlock.
-        unsafe { l.lock.unlock_shared() };
+        // Unlocking must wake the writer; a lost wake-up is a loom deadlock.
+        l.unlock_shared(hold);
         t.join().unwrap();
         assert_eq!(l.read(), 1);
     });
@@ -120,7 +144,7 @@ fn writer_parked_behind_a_reader_is_woken() {
 fn readers_parked_behind_a_writer_are_all_woken() {
     loom::model(|| {
         let l = Locked::new();
-        l.lock.lock_exclusive();
+        l.lock.lock_exclusive(l.s());
         let readers: Vec<_> = (0..2)
             .map(|_| {
                 let l = l.clone();
@@ -142,7 +166,7 @@ fn parked_bit_race_with_unlock() {
     // A writer sets PARKED while the holder unlocks; it must not sleep forever.
     loom::model(|| {
         let l = Locked::new();
-        l.lock.lock_exclusive();
+        l.lock.lock_exclusive(l.s());
         let t = {
             let l = l.clone();
             thread::spawn(move || l.write(|v| *v += 1))
@@ -163,18 +187,17 @@ fn try_locks_never_block_and_never_wrongly_succeed() {
             let l = l.clone();
             thread::spawn(move || l.write(|v| *v += 1))
         };
-        if l.lock.try_lock_exclusive() {
+        if l.lock.try_lock_exclusive(l.s()) {
             // SAFETY: exclusive lock held; loom checks no other access overlaps.
             l.data.with_mut(|p| unsafe { *p += 10 });
             // SAFETY: taken above.
             unsafe { l.lock.unlock_exclusive() };
         }
-        if l.lock.try_lock_shared() {
+        if let Some(hold) = l.lock.try_lock_shared(l.s()) {
             // SAFETY: shared lock held.
             let v = l.data.with(|p| unsafe { *p });
             assert!(matches!(v, 0 | 1 | 10 | 11));
-            // SAFETY: taken above.
-            unsafe { l.lock.unlock_shared() };
+            l.unlock_shared(hold);
         }
         t.join().unwrap();
         let v = l.read();
@@ -188,18 +211,15 @@ fn nested_read_completes_while_a_writer_waits() {
     // (possibly) parked, instead of deadlocking behind it.
     loom::model(|| {
         let l = Locked::new();
-        l.lock.lock_shared();
+        let outer = l.lock_shared();
         let t = {
             let l = l.clone();
             thread::spawn(move || l.write(|v| *v = 1))
         };
         thread::yield_now();
-        l.lock.lock_shared();
-        // SAFETY: two shared holds taken above.
-        unsafe {
-            l.lock.unlock_shared();
-            l.lock.unlock_shared();
-        }
+        let inner = l.lock_shared();
+        l.unlock_shared(inner);
+        l.unlock_shared(outer);
         t.join().unwrap();
         assert_eq!(l.read(), 1);
     });
@@ -217,12 +237,12 @@ fn downgrade_keeps_writers_out_and_lets_readers_in() {
                 done.store(true, Ordering::SeqCst);
             })
         };
-        l.lock.lock_exclusive();
+        l.lock.lock_exclusive(l.s());
         // SAFETY: exclusive lock held.
         l.data
             .with_mut(|p| unsafe { *p = if *p == 100 { 101 } else { 1 } });
         // SAFETY: held exclusively; afterwards shared.
-        unsafe { l.lock.downgrade() };
+        let hold = unsafe { l.lock.downgrade() };
         // SAFETY: shared lock held.
         let v = l.data.with(|p| unsafe { *p });
         assert!(
@@ -239,8 +259,7 @@ fn downgrade_keeps_writers_out_and_lets_readers_in() {
             seen == v,
             "reader saw {seen} while the downgraded hold kept {v}"
         );
-        // SAFETY: shared hold from the downgrade.
-        unsafe { l.lock.unlock_shared() };
+        l.unlock_shared(hold);
         t.join().unwrap();
         assert!(writer_done.load(Ordering::SeqCst));
     });
@@ -285,5 +304,145 @@ fn readers_count_back_down_to_zero() {
         l.write(|v| *v = 3);
         assert_eq!(l.read(), 3);
         assert_eq!(hits.load(Ordering::SeqCst), 1);
+    });
+}
+
+// ---- The reader-slot protocol (see `src/lock.rs`, "The slot protocol") ----
+
+#[test]
+fn slot_reader_sees_the_writers_whole_update() {
+    // A biased lock: the reader takes its slot, the writer must revoke the bias first. The reader
+    // sees 0 or 2, never 1, and loom checks that the data accesses never overlap (with the Dekker
+    // pair broken, `planted_bug_skip_slot_scan` or `planted_bug_no_dekker_fence`, they do).
+    loom::model(|| {
+        let l = Locked::biased();
+        let t = {
+            let l = l.clone();
+            thread::spawn(move || {
+                l.write(|v| {
+                    *v = 1;
+                    *v = 2;
+                })
+            })
+        };
+        let hold = l.lock_shared();
+        // SAFETY: shared lock held.
+        let seen = l.data.with(|p| unsafe { *p });
+        l.unlock_shared(hold);
+        assert!(seen == 0 || seen == 2, "saw {seen}");
+        t.join().unwrap();
+        assert_eq!(l.read(), 2);
+    });
+}
+
+#[test]
+fn writer_after_a_slot_reader_sees_its_read_finished() {
+    // The hand-off the other way: the reader's read happens before the writer's write (loom
+    // reports a data race otherwise), and the writer's revocation must wait for the slot.
+    loom::model(|| {
+        let l = Locked::biased();
+        let t = {
+            let l = l.clone();
+            thread::spawn(move || l.read())
+        };
+        l.write(|v| *v = 5);
+        let seen = t.join().unwrap();
+        assert!(seen == 0 || seen == 5, "saw {seen}");
+        assert_eq!(l.read(), 5);
+    });
+}
+
+#[test]
+fn nested_read_while_a_writer_revokes_the_bias() {
+    // The outer read holds a slot; a writer sets WRITER and finds the slot held; the inner read
+    // finds its slot taken and goes through the word. The writer must back off (or this is a
+    // deadlock, which loom reports), and get the lock once both reads are over.
+    loom::model(|| {
+        let l = Locked::biased();
+        let outer = l.lock_shared();
+        assert!(outer.is_slot());
+        let t = {
+            let l = l.clone();
+            thread::spawn(move || l.write(|v| *v = 1))
+        };
+        thread::yield_now();
+        let inner = l.lock_shared();
+        assert!(!inner.is_slot());
+        // SAFETY: shared lock held (twice).
+        assert_eq!(l.data.with(|p| unsafe { *p }), 0);
+        l.unlock_shared(inner);
+        l.unlock_shared(outer);
+        t.join().unwrap();
+        assert_eq!(l.read(), 1);
+    });
+}
+
+#[test]
+fn try_write_fails_beside_a_slot_reader_and_leaves_the_bias() {
+    loom::model(|| {
+        let l = Locked::biased();
+        let t = {
+            let l = l.clone();
+            thread::spawn(move || l.read())
+        };
+        if l.lock.try_lock_exclusive(l.s()) {
+            // SAFETY: exclusive lock held; loom checks no read overlaps.
+            l.data.with_mut(|p| unsafe { *p = 9 });
+            // SAFETY: taken above.
+            unsafe { l.lock.unlock_exclusive() };
+        }
+        let seen = t.join().unwrap();
+        assert!(seen == 0 || seen == 9, "saw {seen}");
+        // Whatever happened, the lock is free and consistent: a write and a read go through.
+        l.write(|v| *v += 1);
+        let v = l.read();
+        assert!(v == 1 || v == 10, "{v}");
+    });
+}
+
+#[test]
+fn rebias_races_a_writer() {
+    // Unbiased start; the reader's two word-path reads set BIAS (BIAS_AFTER is 2 under loom) and
+    // its third read uses the slot, while a writer writes twice, revoking whatever bias it finds.
+    loom::model(|| {
+        let l = Locked::new();
+        let t = {
+            let l = l.clone();
+            thread::spawn(move || {
+                let mut last = 0;
+                for _ in 0..3 {
+                    let v = l.read();
+                    assert!(v >= last && v <= 2, "went from {last} to {v}");
+                    last = v;
+                }
+            })
+        };
+        l.write(|v| *v += 1);
+        l.write(|v| *v += 1);
+        t.join().unwrap();
+        assert_eq!(l.read(), 2);
+    });
+}
+
+#[test]
+fn two_slot_readers_on_one_row_and_a_writer() {
+    // Three threads, two rows: the main thread and the second spawned thread share row 0, so one
+    // of them may find its slot taken by the other and read through the word.
+    loom::model(|| {
+        let l = Locked::biased();
+        let w = {
+            let l = l.clone();
+            thread::spawn(move || l.write(|v| *v = 4))
+        };
+        let r = {
+            let l = l.clone();
+            thread::spawn(move || l.read())
+        };
+        let mine = l.read();
+        let theirs = r.join().unwrap();
+        w.join().unwrap();
+        assert!(mine == 0 || mine == 4, "{mine}");
+        assert!(theirs == 0 || theirs == 4, "{theirs}");
+        assert_eq!(l.read(), 4);
     });
 }
