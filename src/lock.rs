@@ -104,7 +104,7 @@ const TICKS: usize = usize::MAX << TICK_SHIFT;
 const READERS: usize = !(PARKED | WRITER | BIAS | TICKS);
 /// Word-path reads in a row (no write between them) after which readers use their slots. Small
 /// under loom so that the models reach the biased state with a few reads.
-const BIAS_AFTER: usize = if cfg!(loom) { 2 } else { 16 };
+const BIAS_AFTER: usize = if cfg!(loom) { 2 } else { 4 };
 
 const _: () = assert!(ONE_READER == (PARKED | WRITER | BIAS) + 1);
 const _: () = assert!(BIAS_AFTER.is_power_of_two() && BIAS_AFTER <= 1 << TICK_BITS);
@@ -375,23 +375,21 @@ impl RawRwLock {
     /// Locking: blocks while anyone holds the lock.
     #[inline]
     pub fn lock_exclusive(&self, slots: Slots<'_>) {
+        // The word of a shard that only writers touched since the last write is 0: one CAS, as
+        // in a lock without slots. Anything else (ticks, BIAS, holders) takes the cold path.
+        if self
+            .state
+            .compare_exchange(0, WRITER, Ordering::SeqCst, Ordering::Relaxed)
+            .is_err()
+        {
+            self.lock_exclusive_slow(slots);
+        }
+    }
+
+    #[cold]
+    fn lock_exclusive_slow(&self, slots: Slots<'_>) {
         loop {
-            let state = self.state.load(Ordering::Relaxed);
-            let prev = if state & (READERS | WRITER | PARKED) == 0
-                && self
-                    .state
-                    .compare_exchange(
-                        state,
-                        (state & BIAS) | WRITER,
-                        Ordering::SeqCst,
-                        Ordering::Relaxed,
-                    )
-                    .is_ok()
-            {
-                state
-            } else {
-                self.lock_slow(READERS | WRITER, WRITER)
-            };
+            let prev = self.lock_slow(READERS | WRITER, WRITER);
             if prev & BIAS == 0 || self.revoke_bias(slots, true) {
                 return;
             }

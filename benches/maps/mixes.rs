@@ -10,6 +10,10 @@
 //!
 //! Keys are drawn from twice the prefilled key space, so reads hit about half the time and
 //! Exchange keeps the size steady; RapidGrow inserts fresh keys and grows the table.
+//!
+//! One more group, `mix_ReadHeavy_64K`, runs ReadHeavy on a table of 64K entries that stays in
+//! cache: there the cost of the reader indicator is not hidden behind memory latency (a shared
+//! cache or registry, as opposed to a large memory-bound table).
 
 use std::collections::HashMap;
 use std::sync::Barrier;
@@ -115,56 +119,73 @@ fn prefill<M: BenchMap>(space: u64) -> M {
     map
 }
 
+/// The ceiling row: the same key stream read from a frozen std `HashMap` with no synchronization.
+fn ceiling(
+    g: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>,
+    space: u64,
+    ops: u64,
+    threads: usize,
+) {
+    let frozen: HashMap<u64, u64, Hasher> = {
+        let mut m = HashMap::with_hasher(hasher());
+        (0..space).for_each(|k| {
+            m.insert(k * 2, k);
+        });
+        m
+    };
+    g.bench_with_input(
+        BenchmarkId::new("frozen hashbrown (ceiling)", threads),
+        &threads,
+        |b, &threads| {
+            b.iter_custom(|iters| {
+                let start = Barrier::new(threads + 1);
+                std::thread::scope(|s| {
+                    for t in 0..threads {
+                        let (start, frozen) = (&start, &frozen);
+                        s.spawn(move || {
+                            let mut rng = Rng::new(1000 + t as u64);
+                            start.wait();
+                            for _ in 0..iters * ops {
+                                let key = (rng.next() >> 8) % (2 * space);
+                                std::hint::black_box(frozen.contains_key(&key));
+                            }
+                        });
+                    }
+                    start.wait();
+                    Instant::now()
+                })
+                .elapsed()
+            })
+        },
+    );
+}
+
+/// One group: `mix` on a table prefilled with `space` keys, at each of `threads`.
+fn group(c: &mut Criterion, name: &str, mix: Mix, space: u64, ops: u64, threads: &[usize]) {
+    let mut g = c.benchmark_group(name);
+    g.sample_size(10)
+        .warm_up_time(Duration::from_millis(300))
+        .measurement_time(Duration::from_secs(2));
+    for &threads in threads {
+        g.throughput(Throughput::Elements(ops * threads as u64));
+        for_each_map!(M => {
+            let map: M = prefill(space);
+            g.bench_with_input(BenchmarkId::new(M::NAME, threads), &threads, |b, &threads| {
+                b.iter_custom(|iters| run(&map, mix, threads, iters, space, ops))
+            });
+        });
+        if mix.name == "ReadHeavy" {
+            ceiling(&mut g, space, ops, threads);
+        }
+    }
+    g.finish();
+}
+
 pub fn benches(c: &mut Criterion) {
     let (space, ops) = sizes();
     for mix in MIXES {
-        let mut g = c.benchmark_group(format!("mix_{}", mix.name));
-        g.sample_size(10)
-            .warm_up_time(Duration::from_millis(300))
-            .measurement_time(Duration::from_secs(2));
-        for threads in THREADS {
-            g.throughput(Throughput::Elements(ops * threads as u64));
-            for_each_map!(M => {
-                let map: M = prefill(space);
-                g.bench_with_input(BenchmarkId::new(M::NAME, threads), &threads, |b, &threads| {
-                    b.iter_custom(|iters| run(&map, mix, threads, iters, space, ops))
-                });
-            });
-            if mix.name == "ReadHeavy" {
-                let frozen: HashMap<u64, u64, Hasher> = {
-                    let mut m = HashMap::with_hasher(hasher());
-                    (0..space).for_each(|k| {
-                        m.insert(k * 2, k);
-                    });
-                    m
-                };
-                g.bench_with_input(
-                    BenchmarkId::new("frozen hashbrown (ceiling)", threads),
-                    &threads,
-                    |b, &threads| {
-                        b.iter_custom(|iters| {
-                            let start = Barrier::new(threads + 1);
-                            std::thread::scope(|s| {
-                                for t in 0..threads {
-                                    let (start, frozen) = (&start, &frozen);
-                                    s.spawn(move || {
-                                        let mut rng = Rng::new(1000 + t as u64);
-                                        start.wait();
-                                        for _ in 0..iters * ops {
-                                            let key = (rng.next() >> 8) % (2 * space);
-                                            std::hint::black_box(frozen.contains_key(&key));
-                                        }
-                                    });
-                                }
-                                start.wait();
-                                Instant::now()
-                            })
-                            .elapsed()
-                        })
-                    },
-                );
-            }
-        }
-        g.finish();
+        group(c, &format!("mix_{}", mix.name), mix, space, ops, &THREADS);
     }
+    let hot = if test_mode() { 1 << 10 } else { 1 << 16 };
+    group(c, "mix_ReadHeavy_64K", MIXES[0], hot, ops, &THREADS);
 }
