@@ -572,6 +572,22 @@ mod tests {
         lock.state.load(Ordering::Relaxed) & !TICKS
     }
 
+    /// A thread that takes `lock` exclusively, reports on the returned channel, and unlocks.
+    fn spawn_writer(
+        lock: &Arc<RawRwLock>,
+        slots: &Arc<ReaderSlots>,
+    ) -> (std::thread::JoinHandle<()>, mpsc::Receiver<()>) {
+        let (tx, rx) = mpsc::channel();
+        let (lock, slots) = (lock.clone(), slots.clone());
+        let t = std::thread::spawn(move || {
+            lock.lock_exclusive(slots.of(0));
+            tx.send(()).unwrap();
+            // SAFETY: taken just above.
+            unsafe { lock.unlock_exclusive() };
+        });
+        (t, rx)
+    }
+
     #[test]
     fn uncontended_modes() {
         let slots = ReaderSlots::new(1);
@@ -658,16 +674,7 @@ mod tests {
             let lock = Arc::new(RawRwLock::with_bias(bias));
             let hold = lock.lock_shared(slots.of(0));
             assert_eq!(hold.is_slot(), bias);
-            let (tx, rx) = mpsc::channel();
-            let t = {
-                let (lock, slots) = (lock.clone(), slots.clone());
-                std::thread::spawn(move || {
-                    lock.lock_exclusive(slots.of(0));
-                    tx.send(()).unwrap();
-                    // SAFETY: taken just above.
-                    unsafe { lock.unlock_exclusive() };
-                })
-            };
+            let (t, rx) = spawn_writer(&lock, &slots);
             let wait = std::time::Duration::from_millis(if cfg!(miri) { 1 } else { 50 });
             assert!(
                 rx.recv_timeout(wait).is_err(),
@@ -690,16 +697,7 @@ mod tests {
         let lock = Arc::new(RawRwLock::with_bias(true));
         let outer = lock.lock_shared(slots.of(0));
         assert!(outer.is_slot());
-        let (tx, rx) = mpsc::channel();
-        let t = {
-            let (lock, slots) = (lock.clone(), slots.clone());
-            std::thread::spawn(move || {
-                lock.lock_exclusive(slots.of(0));
-                tx.send(()).unwrap();
-                // SAFETY: taken just above.
-                unsafe { lock.unlock_exclusive() };
-            })
-        };
+        let (t, rx) = spawn_writer(&lock, &slots);
         std::thread::sleep(std::time::Duration::from_millis(if cfg!(miri) {
             1
         } else {
