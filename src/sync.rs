@@ -129,12 +129,20 @@ mod imp {
         }
     }
 
-    /// The `SeqCst` fence the reader-slot protocol puts between its two Dekker steps, for loom
-    /// only: loom treats `SeqCst` loads and read-modify-writes as `AcqRel` (tokio-rs/loom#180)
-    /// but models `SeqCst` fences. Natively the steps are themselves `SeqCst`, which already
-    /// forbids the outcome the fence rules out (see `lock.rs`), so this is nothing.
+    /// The `SeqCst` fence the reader-slot protocol puts between its two Dekker steps, for the
+    /// checkers only. Natively the steps are themselves `SeqCst`, which in the C++20 model
+    /// already forbids the outcome the fence rules out (see `lock.rs`), so this is nothing.
+    /// Under Miri it is a real fence: Miri's weak-memory emulation follows the pre-C++20 rules
+    /// for `SeqCst` accesses mixed with weaker ones on the same location and produces outcomes
+    /// C++20 forbids (rust-lang/miri#2301, #5104), which it then reports as data races; with
+    /// the fences the pattern is the classic fence-based one it models correctly. (loom has the
+    /// same need, see the loom body.)
     #[inline(always)]
-    pub(crate) fn dekker_fence() {}
+    pub(crate) fn dekker_fence() {
+        if cfg!(miri) {
+            core::sync::atomic::fence(Ordering::SeqCst);
+        }
+    }
 
     /// Frees a reader slot: a plain release store (no locked instruction).
     #[inline(always)]
