@@ -55,7 +55,9 @@
 //!   side's write: a reader that validated is seen by every later writer's scan, and a writer that
 //!   scanned is seen by every later validation. loom does not model `SeqCst` accesses (it treats
 //!   them as `AcqRel`, tokio-rs/loom#180) but does model `SeqCst` fences, so under `--cfg loom`
-//!   both sides also put a `fence(SeqCst)` between their two steps ([`dekker_fence`]); with the
+//!   (and under Miri, whose weak-memory emulation has the same gap for `SeqCst` accesses mixed
+//!   with weaker ones, rust-lang/miri#2301) both sides also put a `fence(SeqCst)` between their
+//!   two steps ([`dekker_fence`]); with the
 //!   fences the same outcome is forbidden by the fence rules, so the models check this very
 //!   argument. Natively the fence would be a second full barrier (the probe in
 //!   `benches/maps/indicator.rs` measured its cost) and is left out.
