@@ -262,7 +262,7 @@ impl Default for RawRwLock {
 }
 
 impl RawRwLock {
-    /// A new, unlocked lock; readers use the word until [`BIAS_AFTER`] reads in a row.
+    /// A new, unlocked lock; readers use the word until a run of `BIAS_AFTER` reads.
     ///
     /// Locking: none.
     pub fn new() -> Self {
