@@ -256,3 +256,21 @@ macro_rules! for_each_map {
         }
     }};
 }
+
+/// Runs `body(t)` on `threads` scoped threads released together by a barrier, and returns the
+/// time from the release until every thread has finished (the scope joins them all).
+pub fn timed_threads(threads: usize, body: impl Fn(usize) + Sync) -> std::time::Duration {
+    let start = std::sync::Barrier::new(threads + 1);
+    std::thread::scope(|s| {
+        for t in 0..threads {
+            let (start, body) = (&start, &body);
+            s.spawn(move || {
+                start.wait();
+                body(t);
+            });
+        }
+        start.wait();
+        std::time::Instant::now()
+    })
+    .elapsed()
+}

@@ -15,15 +15,14 @@
 
 use std::hint::black_box;
 use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
-use std::sync::Barrier;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use criterion::{BenchmarkId, Criterion, Throughput};
 use crossbeam_utils::CachePadded;
 use hashbrown::HashTable;
 use sharded_map::__internal::{RawRwLock, ReaderSlots};
 
-use crate::adapters::{hasher, keys, test_mode, Hasher};
+use crate::adapters::{hasher, keys, test_mode, timed_threads, Hasher};
 
 const SHARDS: usize = 8;
 /// Lookups per thread per measured iteration.
@@ -139,25 +138,15 @@ impl Probe {
     }
 
     fn run(&self, how: How, threads: usize, iters: u64, lookup: &[u64]) -> Duration {
-        let start = Barrier::new(threads + 1);
-        std::thread::scope(|s| {
-            for t in 0..threads {
-                let start = &start;
-                s.spawn(move || {
-                    start.wait();
-                    let mut i = t * lookup.len() / threads;
-                    let mut sum = 0u64;
-                    for _ in 0..iters as usize * OPS {
-                        i = if i + 1 == lookup.len() { 0 } else { i + 1 };
-                        sum = sum.wrapping_add(self.get(how, t, lookup[i]));
-                    }
-                    black_box(sum);
-                });
+        timed_threads(threads, |t| {
+            let mut i = t * lookup.len() / threads;
+            let mut sum = 0u64;
+            for _ in 0..iters as usize * OPS {
+                i = if i + 1 == lookup.len() { 0 } else { i + 1 };
+                sum = sum.wrapping_add(self.get(how, t, lookup[i]));
             }
-            start.wait();
-            Instant::now()
+            black_box(sum);
         })
-        .elapsed()
     }
 }
 

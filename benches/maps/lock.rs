@@ -1,32 +1,22 @@
 //! The shard lock alone: uncontended read and write lock/unlock, and 2 and 4 threads contending
 //! (4 oversubscribes the 2-core development machine), against `std::sync::RwLock`.
 
-use std::sync::{Barrier, RwLock};
-use std::time::{Duration, Instant};
+use std::sync::RwLock;
+use std::time::Duration;
 
 use criterion::{BenchmarkId, Criterion, Throughput};
 use sharded_map::__internal::{RawRwLock, ReaderSlots};
 
-use crate::adapters::test_mode;
+use crate::adapters::{test_mode, timed_threads};
 
 const OPS: u64 = 10_000;
 
 fn contended(threads: usize, iters: u64, op: impl Fn() + Sync) -> Duration {
-    let start = Barrier::new(threads + 1);
-    std::thread::scope(|s| {
-        for _ in 0..threads {
-            let (start, op) = (&start, &op);
-            s.spawn(move || {
-                start.wait();
-                for _ in 0..iters * OPS {
-                    op();
-                }
-            });
+    timed_threads(threads, |_| {
+        for _ in 0..iters * OPS {
+            op();
         }
-        start.wait();
-        Instant::now()
     })
-    .elapsed()
 }
 
 pub fn benches(c: &mut Criterion) {

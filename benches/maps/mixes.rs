@@ -16,12 +16,11 @@
 //! cache or registry, as opposed to a large memory-bound table).
 
 use std::collections::HashMap;
-use std::sync::Barrier;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use criterion::{BenchmarkId, Criterion, Throughput};
 
-use crate::adapters::{hasher, test_mode, BenchMap, Hasher, Rng};
+use crate::adapters::{hasher, test_mode, timed_threads, BenchMap, Hasher, Rng};
 use crate::for_each_map;
 
 #[derive(Clone, Copy)]
@@ -73,42 +72,29 @@ fn run<M: BenchMap>(
     space: u64,
     ops: u64,
 ) -> Duration {
-    let start = Barrier::new(threads + 1);
     let fresh = std::sync::atomic::AtomicU64::new(space * 4);
-    std::thread::scope(|s| {
-        for t in 0..threads {
-            let (start, fresh) = (&start, &fresh);
-            s.spawn(move || {
-                let mut rng = Rng::new(1000 + t as u64);
-                start.wait();
-                for _ in 0..iters * ops {
-                    let r = rng.next();
-                    let key = (r >> 8) % (2 * space);
-                    let dice = (r % 100) as u8;
-                    if dice < mix.read {
-                        std::hint::black_box(map.get(key));
-                    } else if dice < mix.read + mix.insert {
-                        let key = if mix.name == "RapidGrow" {
-                            fresh.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
-                        } else {
-                            key
-                        };
-                        map.insert(key, r);
-                    } else if dice < mix.read + mix.insert + mix.remove {
-                        map.remove(key);
-                    } else {
-                        map.update(key);
-                    }
-                }
-            });
+    timed_threads(threads, |t| {
+        let mut rng = Rng::new(1000 + t as u64);
+        for _ in 0..iters * ops {
+            let r = rng.next();
+            let key = (r >> 8) % (2 * space);
+            let dice = (r % 100) as u8;
+            if dice < mix.read {
+                std::hint::black_box(map.get(key));
+            } else if dice < mix.read + mix.insert {
+                let key = if mix.name == "RapidGrow" {
+                    fresh.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+                } else {
+                    key
+                };
+                map.insert(key, r);
+            } else if dice < mix.read + mix.insert + mix.remove {
+                map.remove(key);
+            } else {
+                map.update(key);
+            }
         }
-        start.wait();
-        let t0 = Instant::now();
-        // Scope end joins every worker.
-        (t0, ())
     })
-    .0
-    .elapsed()
 }
 
 fn prefill<M: BenchMap>(space: u64) -> M {
@@ -138,23 +124,13 @@ fn ceiling(
         &threads,
         |b, &threads| {
             b.iter_custom(|iters| {
-                let start = Barrier::new(threads + 1);
-                std::thread::scope(|s| {
-                    for t in 0..threads {
-                        let (start, frozen) = (&start, &frozen);
-                        s.spawn(move || {
-                            let mut rng = Rng::new(1000 + t as u64);
-                            start.wait();
-                            for _ in 0..iters * ops {
-                                let key = (rng.next() >> 8) % (2 * space);
-                                std::hint::black_box(frozen.contains_key(&key));
-                            }
-                        });
+                timed_threads(threads, |t| {
+                    let mut rng = Rng::new(1000 + t as u64);
+                    for _ in 0..iters * ops {
+                        let key = (rng.next() >> 8) % (2 * space);
+                        std::hint::black_box(frozen.contains_key(&key));
                     }
-                    start.wait();
-                    Instant::now()
                 })
-                .elapsed()
             })
         },
     );
