@@ -137,17 +137,15 @@ impl<'a, K, V> ShardRef<'a, K, V> {
 
 /// The shards of a map in order, each with its reader slots.
 pub(crate) struct ShardRefs<'a, K, V> {
-    shards: core::slice::Iter<'a, CachePadded<Shard<K, V>>>,
+    shards: core::iter::Enumerate<core::slice::Iter<'a, CachePadded<Shard<K, V>>>>,
     slots: &'a ReaderSlots,
-    next: usize,
 }
 
 impl<'a, K, V> ShardRefs<'a, K, V> {
     pub(crate) fn new(shards: &'a [CachePadded<Shard<K, V>>], slots: &'a ReaderSlots) -> Self {
         Self {
-            shards: shards.iter(),
+            shards: shards.iter().enumerate(),
             slots,
-            next: 0,
         }
     }
 }
@@ -157,9 +155,7 @@ impl<'a, K, V> Iterator for ShardRefs<'a, K, V> {
 
     #[inline]
     fn next(&mut self) -> Option<Self::Item> {
-        let shard = self.shards.next()?;
-        let index = self.next;
-        self.next += 1;
+        let (index, shard) = self.shards.next()?;
         Some(ShardRef::new(shard, self.slots.of(index)))
     }
 
