@@ -1,17 +1,20 @@
-//! Deduplicate `(u32, f64)` pairs, the job this crate started from: many threads insert into one
-//! shared `ShardedMap`, checked against a sequential `std::collections::HashMap`.
+//! Deduplicate `(u32, f64)` pairs, the job this crate started from, two ways: many threads
+//! inserting into one shared `ShardedMap`, and (feature `rayon`) the partitioned parallel build
+//! (`collect` from a rayon iterator); both are checked against a sequential
+//! `std::collections::HashMap`.
 //!
 //! ```sh
-//! cargo run --release --example dedup                      # 10M pairs, ~5M distinct keys
-//! cargo run --release --example dedup -- --pairs 100000000 --distinct 1000 --threads 8
+//! cargo run --release --features rayon --example dedup          # 10M pairs, ~5M distinct keys
+//! cargo run --release --features rayon --example dedup -- --pairs 100000000 --distinct 1000
 //! ```
 //!
-//! Both maps are presized for `--distinct` keys and use the same hasher (ahash).
+//! The std map and the shared map are presized for `--distinct` keys; `collect` starts empty
+//! (it cannot know the distinct count). All use the same hasher (ahash).
 //!
 //! The data is generated from a fixed seed, so runs are repeatable. Last write wins for a key in
-//! the sequential run; the parallel run keeps whichever write came last in time, so the check
-//! compares key sets, and values only where every pair of a key carries the same value (the
-//! generator makes a value a function of its key, as real duplicate data is).
+//! the sequential run and in `collect`; the threads inserting one by one keep whichever write
+//! came last in time. The generator makes a value a function of its key, as real duplicate data
+//! is, so all three must agree exactly.
 
 use std::collections::HashMap;
 use std::time::Instant;
@@ -118,9 +121,51 @@ fn main() {
         t_seq.as_secs_f64() / t_par.as_secs_f64()
     );
 
+    check(&map, &sequential);
+    partitioned(&args, &data, t_seq, &sequential);
+    println!("  results agree");
+}
+
+/// The partitioned parallel build (feature `rayon`): items bucketed by shard, each shard filled
+/// by one worker, no per-item locking.
+#[cfg(feature = "rayon")]
+fn partitioned(
+    args: &Args,
+    data: &[(u32, f64)],
+    t_seq: std::time::Duration,
+    sequential: &HashMap<u32, f64, sharded_map::RandomState>,
+) {
+    use rayon::prelude::*;
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(args.threads)
+        .build()
+        .expect("build a rayon pool");
+    let start = Instant::now();
+    let map: ShardedMap<u32, f64> = pool.install(|| data.par_iter().copied().collect());
+    let t = start.elapsed();
+    println!(
+        "  ShardedMap, rayon collect ({} threads): {:>8.1?}  {} keys  ({:.2}x sequential)",
+        args.threads,
+        t,
+        map.len(),
+        t_seq.as_secs_f64() / t.as_secs_f64()
+    );
+    check(&map, sequential);
+}
+
+#[cfg(not(feature = "rayon"))]
+fn partitioned(
+    _: &Args,
+    _: &[(u32, f64)],
+    _: std::time::Duration,
+    _: &HashMap<u32, f64, sharded_map::RandomState>,
+) {
+    println!("  (the partitioned build needs `--features rayon`)");
+}
+
+fn check(map: &ShardedMap<u32, f64>, sequential: &HashMap<u32, f64, sharded_map::RandomState>) {
     assert_eq!(map.len(), sequential.len(), "key counts differ");
-    for (k, v) in &sequential {
+    for (k, v) in sequential {
         assert_eq!(map.view(k, |_, x| *x), Some(*v), "key {k} differs");
     }
-    println!("  results agree");
 }

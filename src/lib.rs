@@ -70,6 +70,8 @@ mod sync;
 pub mod try_result;
 mod view;
 
+#[cfg(feature = "rayon")]
+mod rayon;
 #[cfg(feature = "serde")]
 mod serde;
 

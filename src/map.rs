@@ -12,7 +12,9 @@ use crate::entry::{Entry, OccupiedEntry, VacantEntry};
 use crate::guards::{Ref, RefMut};
 use crate::iter::{Iter, IterMut, OwningIter};
 use crate::lock::ReaderSlots;
-use crate::shard::{self, ElemMut, ElemRef, Shard, ShardRef, ShardRefs, Table, WriteGuard};
+use crate::shard::{
+    self, ElemMut, ElemRef, PaddedShard, Shard, ShardRef, ShardRefs, Table, WriteGuard,
+};
 use crate::try_result::TryResult;
 use crate::view::ReadOnlyView;
 use crate::{sync, RandomState};
@@ -75,7 +77,7 @@ use crate::{sync, RandomState};
 pub struct ShardedMap<K, V, S = RandomState> {
     /// `64 - log2(shards.len())`: shard bits are taken from below hashbrown's 7 control bits.
     shift: u32,
-    shards: Box<[CachePadded<Shard<K, V>>]>,
+    shards: Box<[PaddedShard<K, V>]>,
     /// The shards' reader slots (see `lock.rs`): one row per thread slot, one byte per shard.
     readers: ReaderSlots,
     hasher: S,
@@ -102,7 +104,7 @@ pub(crate) fn hash_key<S: BuildHasher, Q: ?Sized + Hash>(hasher: &S, key: &Q) ->
 /// Inserts `(key, value)` into `table` with one probe: replaces the value (keeping the stored key)
 /// and returns the old one if the key is present. `rehash` is only called if the table grows.
 #[inline]
-fn insert_in<K: Eq, V>(
+pub(crate) fn insert_in<K: Eq, V>(
     table: &mut Table<K, V>,
     hash: u64,
     key: K,
@@ -117,6 +119,39 @@ fn insert_in<K: Eq, V>(
             e.insert((key, value));
             None
         }
+    }
+}
+
+/// A map's hasher and shard shift: everything needed to hash a key and pick its shard.
+#[cfg(feature = "rayon")]
+pub(crate) struct Router<'a, S> {
+    hasher: &'a S,
+    shift: u32,
+}
+
+#[cfg(feature = "rayon")]
+impl<S> Clone for Router<'_, S> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+#[cfg(feature = "rayon")]
+impl<S> Copy for Router<'_, S> {}
+
+#[cfg(feature = "rayon")]
+impl<S: BuildHasher> Router<'_, S> {
+    /// `key`'s hash (the map's one hash per operation) and its shard index.
+    #[inline]
+    pub(crate) fn locate<K: ?Sized + Hash>(&self, key: &K) -> (u64, usize) {
+        let hash = hash_key(self.hasher, key);
+        (hash, shard_index(hash, self.shift))
+    }
+
+    /// The hash of a stored pair, for hashbrown when a table grows.
+    #[inline]
+    pub(crate) fn rehash<K: Hash, V>(&self, (key, _): &(K, V)) -> u64 {
+        hash_key(self.hasher, key)
     }
 }
 
@@ -421,6 +456,27 @@ impl<K, V, S> ShardedMap<K, V, S> {
     /// Every shard in order, each with its reader slots.
     pub(crate) fn shard_refs(&self) -> ShardRefs<'_, K, V> {
         ShardRefs::new(&self.shards, &self.readers)
+    }
+
+    /// What picks a key's hash and shard, without the shards: shareable across threads that
+    /// must not share the map itself (the parallel build hashes on many threads).
+    #[cfg(feature = "rayon")]
+    pub(crate) fn router(&self) -> Router<'_, S> {
+        Router {
+            hasher: &self.hasher,
+            shift: self.shift,
+        }
+    }
+
+    /// The shards through `&mut self` (no locking needed) next to the router, borrowed apart.
+    /// A caller that changes tables must call `Shard::sync_len` on each afterwards.
+    #[cfg(feature = "rayon")]
+    pub(crate) fn shards_mut(&mut self) -> (&mut [PaddedShard<K, V>], Router<'_, S>) {
+        let router = Router {
+            hasher: &self.hasher,
+            shift: self.shift,
+        };
+        (&mut self.shards, router)
     }
 
     /// Removes every entry. Capacity is kept. Values are dropped under each shard's lock, one
@@ -927,7 +983,7 @@ impl<K: Eq + Hash, V, S: BuildHasher> ShardedMap<K, V, S> {
     /// Inserts every pair through `&mut self`: exclusive access, so no lock is taken at all.
     /// The per-shard counters are refreshed at the end, also if a `Hash` or `Eq` panics.
     pub(crate) fn extend_exclusive<I: IntoIterator<Item = (K, V)>>(&mut self, iter: I) {
-        struct SyncLens<'a, K, V>(&'a mut [CachePadded<Shard<K, V>>]);
+        struct SyncLens<'a, K, V>(&'a mut [PaddedShard<K, V>]);
         impl<K, V> Drop for SyncLens<'_, K, V> {
             fn drop(&mut self) {
                 self.0.iter_mut().for_each(|s| s.sync_len());

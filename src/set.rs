@@ -76,6 +76,18 @@ impl<K: Eq + Hash> ShardedSet<K, RandomState> {
 }
 
 impl<K, S> ShardedSet<K, S> {
+    /// The map underneath (keys map to `()`), for the parallel build.
+    #[cfg(feature = "rayon")]
+    pub(crate) fn map(&self) -> &ShardedMap<K, (), S> {
+        &self.inner
+    }
+
+    /// The map underneath, through `&mut self`.
+    #[cfg(feature = "rayon")]
+    pub(crate) fn map_mut(&mut self) -> &mut ShardedMap<K, (), S> {
+        &mut self.inner
+    }
+
     /// Creates an empty set that hashes with `hasher`.
     ///
     /// Locking: none.

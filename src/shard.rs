@@ -24,6 +24,9 @@ use crate::sync::{AtomicUsize, ConstPtr, MutPtr, Ordering, UnsafeCell};
 /// The table inside a shard. Keys and values live together so one probe finds both.
 pub(crate) type Table<K, V> = HashTable<(K, V)>;
 
+/// A shard on its own cache line(s), as maps store them.
+pub(crate) type PaddedShard<K, V> = CachePadded<Shard<K, V>>;
+
 /// A lock, an entry counter and a table.
 ///
 /// Invariant: `len` equals the table's length whenever no write guard is alive. Write guards
@@ -137,12 +140,12 @@ impl<'a, K, V> ShardRef<'a, K, V> {
 
 /// The shards of a map in order, each with its reader slots.
 pub(crate) struct ShardRefs<'a, K, V> {
-    shards: core::iter::Enumerate<core::slice::Iter<'a, CachePadded<Shard<K, V>>>>,
+    shards: core::iter::Enumerate<core::slice::Iter<'a, PaddedShard<K, V>>>,
     slots: &'a ReaderSlots,
 }
 
 impl<'a, K, V> ShardRefs<'a, K, V> {
-    pub(crate) fn new(shards: &'a [CachePadded<Shard<K, V>>], slots: &'a ReaderSlots) -> Self {
+    pub(crate) fn new(shards: &'a [PaddedShard<K, V>], slots: &'a ReaderSlots) -> Self {
         Self {
             shards: shards.iter().enumerate(),
             slots,

@@ -1,6 +1,8 @@
 //! The problem this crate started from: deduplicate `(u32, f64)` pairs by inserting them from 2
 //! threads into one map, against a sequential std `HashMap` (same hasher). Three data shapes of
-//! 10M pairs: all keys distinct, about half duplicates, and 1,000 distinct keys.
+//! 10M pairs: all keys distinct, about half duplicates, and 1,000 distinct keys. With feature
+//! `rayon`, the partitioned parallel build (`collect` and `&map` `par_extend` on a 2-thread pool)
+//! joins them.
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -70,6 +72,37 @@ pub fn benches(c: &mut Criterion) {
                 m
             })
         });
+        #[cfg(feature = "rayon")]
+        {
+            use rayon::iter::{IntoParallelRefIterator, ParallelExtend, ParallelIterator};
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(2)
+                .build()
+                .expect("a 2-thread rayon pool");
+            g.bench_function(
+                BenchmarkId::new("sharded-map collect 2 threads", shape),
+                |b| {
+                    b.iter(|| {
+                        pool.install(|| {
+                            input
+                                .par_iter()
+                                .copied()
+                                .collect::<sharded_map::ShardedMap<u32, f64, Hasher>>()
+                        })
+                    })
+                },
+            );
+            g.bench_function(
+                BenchmarkId::new("sharded-map &map par_extend 2 threads", shape),
+                |b| {
+                    b.iter(|| {
+                        let m = sharded_map::ShardedMap::with_hasher(hasher());
+                        pool.install(|| (&m).par_extend(input.par_iter().copied()));
+                        m
+                    })
+                },
+            );
+        }
         g.bench_function(BenchmarkId::new("DashMap 2 threads", shape), |b| {
             b.iter(|| {
                 let m = dashmap::DashMap::with_hasher(hasher());

@@ -1,0 +1,183 @@
+//! Feature `rayon`: the partitioned parallel build gives the same map as a sequential `extend`
+//! (later items win), keeps the entry counters right, works through `&self` next to other
+//! threads, and survives panics in `Hash` and `Eq`.
+#![cfg(feature = "rayon")]
+
+mod common;
+
+use std::collections::HashMap;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use rayon::prelude::*;
+
+use common::{assert_consistent, watchdog, Bomb};
+use sharded_map::{ShardedMap, ShardedSet};
+
+/// Items per test: enough that rayon splits the work into many folds.
+const ITEMS: u32 = if cfg!(miri) { 600 } else { 200_000 };
+
+/// A pool with more threads than this machine has cores, so folds really interleave.
+fn pool() -> rayon::ThreadPool {
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(if cfg!(miri) { 3 } else { 8 })
+        .build()
+        .expect("build a rayon pool")
+}
+
+/// `(i % keys, i)`: every key occurs many times, each time with a different value, so any
+/// reordering of the items shows up as a wrong value.
+fn items(keys: u32) -> Vec<(u32, u32)> {
+    (0..ITEMS).map(|i| (i % keys, i)).collect()
+}
+
+fn sequential(items: &[(u32, u32)]) -> HashMap<u32, u32> {
+    items.iter().copied().collect()
+}
+
+fn as_std<S: std::hash::BuildHasher>(map: &ShardedMap<u32, u32, S>) -> HashMap<u32, u32> {
+    map.iter().map(|r| (*r.key(), *r.value())).collect()
+}
+
+#[test]
+fn collect_keeps_the_last_value_of_each_key_like_extend() {
+    for keys in [1, 7, ITEMS / 3, ITEMS] {
+        let items = items(keys);
+        let map: ShardedMap<u32, u32> = pool().install(|| items.par_iter().copied().collect());
+        assert_eq!(map.len(), keys as usize, "{keys} keys");
+        assert_eq!(as_std(&map), sequential(&items), "{keys} keys");
+        let per_shard: usize = (0..map.shard_amount()).map(|i| map.shard_len(i)).sum();
+        assert_eq!(per_shard, keys as usize, "shard counters after the build");
+        assert_consistent(&map, |i| i as u32);
+    }
+}
+
+#[test]
+fn par_extend_on_a_non_empty_map_overwrites_and_adds() {
+    let keys = ITEMS / 4;
+    let mut map: ShardedMap<u32, u32> = ShardedMap::with_shard_amount(16);
+    for k in 0..keys / 2 {
+        map.insert(k, u32::MAX);
+    }
+    let items = items(keys);
+    pool().install(|| map.par_extend(items.par_iter().copied()));
+    let mut expected: HashMap<u32, u32> = (0..keys / 2).map(|k| (k, u32::MAX)).collect();
+    expected.extend(items.iter().copied());
+    assert_eq!(as_std(&map), expected);
+    assert_eq!(map.len(), keys as usize);
+    assert_consistent(&map, |i| i as u32);
+}
+
+#[test]
+fn par_extend_through_a_shared_reference_next_to_other_writers() {
+    watchdog("par_extend next to writers", 120, || {
+        let map: Arc<ShardedMap<u32, u32>> = Arc::new(ShardedMap::new());
+        let stop = Arc::new(AtomicBool::new(false));
+        // Writers and readers on keys the build never touches (ITEMS and above).
+        let others: Vec<_> = (0..4u32)
+            .map(|t| {
+                let (map, stop) = (map.clone(), stop.clone());
+                std::thread::spawn(move || {
+                    let mut i = 0u32;
+                    while !stop.load(Ordering::Relaxed) || i < 100 {
+                        let key = ITEMS + t * 1_000_000 + i % 1000;
+                        map.insert(key, i);
+                        assert_eq!(map.get(&key).map(|r| *r), Some(i));
+                        if i.is_multiple_of(3) {
+                            map.remove(&key);
+                        }
+                        i += 1;
+                    }
+                })
+            })
+            .collect();
+        let items = items(ITEMS / 4);
+        pool().install(|| (&*map).par_extend(items.par_iter().copied()));
+        stop.store(true, Ordering::Relaxed);
+        others
+            .into_iter()
+            .for_each(|h| h.join().expect("writer thread"));
+        let built: HashMap<u32, u32> = as_std(&map)
+            .into_iter()
+            .filter(|&(k, _)| k < ITEMS)
+            .collect();
+        assert_eq!(built, sequential(&items));
+        assert_consistent(&map, |i| i as u32);
+    });
+}
+
+#[test]
+fn set_collect_and_par_extend() {
+    let set: ShardedSet<u32> =
+        pool().install(|| (0..ITEMS).into_par_iter().map(|i| i % 97).collect());
+    assert_eq!(set.len(), 97);
+    let mut set = set;
+    pool().install(|| set.par_extend((0..200u32).into_par_iter()));
+    assert_eq!(set.len(), 200);
+    let shared = ShardedSet::new();
+    pool().install(|| (&shared).par_extend((0..ITEMS).into_par_iter().map(|i| i / 2)));
+    assert_eq!(shared.len(), (ITEMS / 2) as usize);
+    assert!(shared.contains(&(ITEMS / 2 - 1)));
+}
+
+fn expect_panic(f: impl FnOnce()) {
+    assert!(
+        catch_unwind(AssertUnwindSafe(f)).is_err(),
+        "expected a panic"
+    );
+}
+
+#[test]
+fn a_panicking_hash_leaves_the_map_untouched() {
+    let (off, hash_on) = (
+        Arc::new(AtomicBool::new(false)),
+        Arc::new(AtomicBool::new(true)),
+    );
+    let mut map: ShardedMap<Bomb, u64> = ShardedMap::new();
+    for i in 0..50 {
+        map.insert(Bomb::new(i, &off, &off), i);
+    }
+    let items: Vec<(Bomb, u64)> = (0..200)
+        .map(|i| {
+            let switch = if i == 150 { &hash_on } else { &off };
+            (Bomb::new(i, switch, &off), 1000 + i)
+        })
+        .collect();
+    expect_panic(|| pool().install(|| map.par_extend(items.clone().into_par_iter())));
+    assert_eq!(map.len(), 50);
+    assert!(map.iter().all(|r| *r.value() == r.key().id));
+    expect_panic(|| pool().install(|| (&map).par_extend(items.into_par_iter())));
+    assert_eq!(map.len(), 50);
+    assert_consistent(&map, |i| Bomb::new(i + 1_000_000, &off, &off));
+}
+
+#[test]
+fn a_panicking_eq_leaves_the_map_consistent_and_unlocked() {
+    let off = Arc::new(AtomicBool::new(false));
+    for shared in [false, true] {
+        // The stored keys' `Eq` panics once armed; the build's duplicates of them call it.
+        let armed = Arc::new(AtomicBool::new(false));
+        let mut map: ShardedMap<Bomb, u64> = ShardedMap::new();
+        for i in 0..50 {
+            map.insert(Bomb::new(i, &off, &armed), i);
+        }
+        armed.store(true, Ordering::SeqCst);
+        let items: Vec<(Bomb, u64)> = (0..400)
+            .map(|i| (Bomb::new(i, &off, &off), 1000 + i))
+            .collect();
+        if shared {
+            expect_panic(|| pool().install(|| (&map).par_extend(items.into_par_iter())));
+        } else {
+            expect_panic(|| pool().install(|| map.par_extend(items.into_par_iter())));
+        }
+        armed.store(false, Ordering::SeqCst);
+        for i in 0..50 {
+            assert!(
+                map.contains_key(&Bomb::new(i, &off, &off)),
+                "stored key {i} lost"
+            );
+        }
+        assert_consistent(&map, |i| Bomb::new(i + 1_000_000, &off, &off));
+    }
+}
