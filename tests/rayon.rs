@@ -53,6 +53,33 @@ fn collect_keeps_the_last_value_of_each_key_like_extend() {
     }
 }
 
+/// Keys drawn at random from a small space, with large values (so a worker's dedup window is
+/// small: a few hundred items per shard): more keys per shard than a window holds, yet
+/// duplicates often enough that windows keep closing into buckets that must replay in order.
+#[test]
+fn collect_with_windows_that_fill_and_close() {
+    let space = if cfg!(miri) { 40 } else { 2_000 };
+    let mut state = 0x2545_f491_4f6c_dd1d_u64;
+    let items: Vec<(u32, [u32; 32])> = (0..ITEMS)
+        .map(|i| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            ((state % space) as u32, [i; 32])
+        })
+        .collect();
+    // Long folds: rayon may split finely, and a window only fills within one fold.
+    let fold = if cfg!(miri) { 100 } else { 20_000 };
+    let map: ShardedMap<u32, [u32; 32]> =
+        pool().install(|| items.par_iter().copied().with_min_len(fold).collect());
+    let expected: HashMap<u32, [u32; 32]> = items.iter().copied().collect();
+    assert_eq!(map.len(), expected.len());
+    for (k, v) in &expected {
+        assert_eq!(map.get(k).as_deref(), Some(v), "key {k}");
+    }
+    assert_consistent(&map, |i| i as u32);
+}
+
 #[test]
 fn par_extend_on_a_non_empty_map_overwrites_and_adds() {
     let keys = ITEMS / 4;
