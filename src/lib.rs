@@ -8,6 +8,8 @@
 //! - DashMap's module paths exist too ([`mapref`], [`setref`], [`iter`], [`iter_set`],
 //!   [`try_result`]), so migrating is a rename: see `docs/migrating-from-dashmap.md`.
 //! - `docs/design.md` explains the sharding, the hash mixing and the lock's state machine.
+//! - Optional features: `rayon` (the partitioned parallel build: `ParallelExtend` and
+//!   `FromParallelIterator` for the map and the set) and `serde` (`Serialize`/`Deserialize`).
 //!
 //! ## Locking in one paragraph
 //!
@@ -49,7 +51,8 @@
 //! One hash per operation, one atomic read-modify-write to lock and one to unlock a shard when
 //! uncontended; memory per entry equals hashbrown's. Many threads inserting into one map contend
 //! on cache lines; to build a map from a large batch, `collect()` or `extend()` an owned map
-//! instead (no locking at all). Numbers, with their peers measured in the same run, are in
+//! instead (no locking at all), or, with feature `rayon`, `collect()` or `par_extend()` from a
+//! parallel iterator: items are bucketed by shard and each shard is filled by one worker. Numbers, with their peers measured in the same run, are in
 //! `docs/benchmarks.md`.
 //!
 //! ## Checking your own code with loom

@@ -271,8 +271,12 @@ impl<K, V> Drop for SyncLen<'_, K, V> {
     }
 }
 
-/// Extends the map in parallel with no locking at all (`&mut self`), shard by shard; see the
-/// [module docs](self) for how.
+/// Extends the map in parallel with no locking at all (`&mut self`). Workers hash the items
+/// once and bucket them by shard, dropping duplicates in small per-worker windows; then each
+/// shard is filled by one worker. Among equal keys the item last in iteration order wins, as
+/// with [`Extend`], and the map ends up exactly as a sequential `extend` would leave it.
+/// Memory: items that were not deduplicated are held once more, with their hashes, between
+/// the two phases. (`docs/design.md`, "The parallel build", has the details.)
 ///
 /// ```
 /// use rayon::prelude::*;
@@ -333,7 +337,8 @@ where
     }
 }
 
-/// Builds a map in parallel with no locking; see the [module docs](self) for how.
+/// Builds a map in parallel with no locking, as `par_extend` on an empty map does (the same
+/// result as a sequential `collect`).
 ///
 /// ```
 /// use rayon::prelude::*;
