@@ -8,8 +8,9 @@
 //! - DashMap's module paths exist too ([`mapref`], [`setref`], [`iter`], [`iter_set`],
 //!   [`try_result`]), so migrating is a rename: see `docs/migrating-from-dashmap.md`.
 //! - `docs/design.md` explains the sharding, the hash mixing and the lock's state machine.
-//! - Optional features: `rayon` (the partitioned parallel build: `ParallelExtend` and
-//!   `FromParallelIterator` for the map and the set) and `serde` (`Serialize`/`Deserialize`).
+//! - Optional features: `rayon` (the partitioned parallel build, `collect` and `par_extend`,
+//!   and parallel iterators, in module `sharded_map::rayon` when built with it) and `serde`
+//!   (`Serialize`/`Deserialize`).
 //!
 //! ## Locking in one paragraph
 //!
@@ -74,7 +75,7 @@ pub mod try_result;
 mod view;
 
 #[cfg(feature = "rayon")]
-mod rayon;
+pub mod rayon;
 #[cfg(feature = "serde")]
 mod serde;
 

@@ -88,6 +88,12 @@ impl<K, S> ShardedSet<K, S> {
         &mut self.inner
     }
 
+    /// The map underneath, by value.
+    #[cfg(feature = "rayon")]
+    pub(crate) fn into_map(self) -> ShardedMap<K, (), S> {
+        self.inner
+    }
+
     /// Creates an empty set that hashes with `hasher`.
     ///
     /// Locking: none.
@@ -497,7 +503,13 @@ pub struct SetRefMulti<'a, K> {
     inner: RefMulti<'a, K, ()>,
 }
 
-impl<K> SetRefMulti<'_, K> {
+impl<'a, K> SetRefMulti<'a, K> {
+    /// The set guard for a map guard of the set's underlying map.
+    #[cfg(feature = "rayon")]
+    pub(crate) fn new(inner: RefMulti<'a, K, ()>) -> Self {
+        Self { inner }
+    }
+
     /// The stored key.
     ///
     /// Locking: never blocks; the guard already holds its shard's lock.

@@ -1,5 +1,5 @@
-//! Rayon support (feature `rayon`): building or extending a map or set from a parallel iterator
-//! with no per-item locking.
+//! The partitioned parallel build: `ParallelExtend` and `FromParallelIterator` for the map and
+//! the set, with no per-item locking.
 //!
 //! Inserting from many threads one item at a time makes every insert take a shard lock and pull
 //! that shard's cache lines to its core; for bulk loads that loses to a single thread
