@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 use rayon::prelude::*;
 
-use common::{assert_consistent, watchdog, Bomb};
+use common::{assert_consistent, count, counter, watchdog, Bomb, Tracked};
 use sharded_map::{ShardedMap, ShardedSet};
 
 /// Items per test: enough that rayon splits the work into many folds.
@@ -97,35 +97,48 @@ fn par_extend_on_a_non_empty_map_overwrites_and_adds() {
     assert_consistent(&map, |i| i as u32);
 }
 
+/// Four threads writing (and reading back) keys from `base` up, which the caller's bulk
+/// operation never touches, until `stop` is set; `join` them to surface their panics.
+fn spawn_writers(
+    map: &Arc<ShardedMap<u32, u32>>,
+    base: u32,
+) -> (Arc<AtomicBool>, Vec<std::thread::JoinHandle<()>>) {
+    let stop = Arc::new(AtomicBool::new(false));
+    let writers = (0..4u32)
+        .map(|t| {
+            let (map, stop) = (map.clone(), stop.clone());
+            std::thread::spawn(move || {
+                let mut i = 0u32;
+                while !stop.load(Ordering::Relaxed) || i < 100 {
+                    let key = base + t * 1_000_000 + i % 1000;
+                    map.insert(key, i);
+                    assert_eq!(map.get(&key).map(|r| *r), Some(i));
+                    if i.is_multiple_of(3) {
+                        map.remove(&key);
+                    }
+                    i += 1;
+                }
+            })
+        })
+        .collect();
+    (stop, writers)
+}
+
+fn join(stop: &AtomicBool, writers: Vec<std::thread::JoinHandle<()>>) {
+    stop.store(true, Ordering::Relaxed);
+    writers
+        .into_iter()
+        .for_each(|h| h.join().expect("writer thread"));
+}
+
 #[test]
 fn par_extend_through_a_shared_reference_next_to_other_writers() {
     watchdog("par_extend next to writers", 120, || {
         let map: Arc<ShardedMap<u32, u32>> = Arc::new(ShardedMap::new());
-        let stop = Arc::new(AtomicBool::new(false));
-        // Writers and readers on keys the build never touches (ITEMS and above).
-        let others: Vec<_> = (0..4u32)
-            .map(|t| {
-                let (map, stop) = (map.clone(), stop.clone());
-                std::thread::spawn(move || {
-                    let mut i = 0u32;
-                    while !stop.load(Ordering::Relaxed) || i < 100 {
-                        let key = ITEMS + t * 1_000_000 + i % 1000;
-                        map.insert(key, i);
-                        assert_eq!(map.get(&key).map(|r| *r), Some(i));
-                        if i.is_multiple_of(3) {
-                            map.remove(&key);
-                        }
-                        i += 1;
-                    }
-                })
-            })
-            .collect();
+        let (stop, writers) = spawn_writers(&map, ITEMS);
         let items = items(ITEMS / 4);
         pool().install(|| (&*map).par_extend(items.par_iter().copied()));
-        stop.store(true, Ordering::Relaxed);
-        others
-            .into_iter()
-            .for_each(|h| h.join().expect("writer thread"));
+        join(&stop, writers);
         let built: HashMap<u32, u32> = as_std(&map)
             .into_iter()
             .filter(|&(k, _)| k < ITEMS)
@@ -256,21 +269,7 @@ fn par_iter_next_to_writers() {
     watchdog("par_iter next to writers", 120, || {
         let stable = ITEMS / 4;
         let map: Arc<ShardedMap<u32, u32>> = Arc::new((0..stable).map(|i| (i, i)).collect());
-        let stop = Arc::new(AtomicBool::new(false));
-        let writers: Vec<_> = (0..4u32)
-            .map(|t| {
-                let (map, stop) = (map.clone(), stop.clone());
-                std::thread::spawn(move || {
-                    let mut i = 0u32;
-                    while !stop.load(Ordering::Relaxed) || i < 100 {
-                        let key = stable + t * 1_000_000 + i % 1000;
-                        map.insert(key, i);
-                        map.remove(&key);
-                        i += 1;
-                    }
-                })
-            })
-            .collect();
+        let (stop, writers) = spawn_writers(&map, stable);
         for _ in 0..3 {
             let mut seen: Vec<u32> = pool().install(|| {
                 map.par_iter()
@@ -281,10 +280,41 @@ fn par_iter_next_to_writers() {
             seen.sort_unstable();
             assert_eq!(seen, (0..stable).collect::<Vec<_>>());
         }
-        stop.store(true, Ordering::Relaxed);
-        writers
-            .into_iter()
-            .for_each(|h| h.join().expect("writer thread"));
+        join(&stop, writers);
         assert_consistent(&map, |i| i as u32);
     });
+}
+
+/// Every key and value the build receives is dropped exactly once: the duplicates during the
+/// build (the incoming key and the replaced value), the rest with the map. Miri's leak check
+/// cannot see this suite's leaks (rayon's pools outlive the tests), so this test does.
+#[test]
+fn every_item_is_dropped_exactly_once() {
+    let n = u64::from(ITEMS / 10);
+    let keys = (n / 3).min(97);
+    for shared in [false, true] {
+        let drops = counter();
+        let items: Vec<(Tracked, Tracked)> = (0..n)
+            .map(|i| (Tracked::new(i % keys, &drops), Tracked::new(i, &drops)))
+            .collect();
+        let map: ShardedMap<Tracked, Tracked> = if shared {
+            let map = ShardedMap::new();
+            pool().install(|| (&map).par_extend(items.into_par_iter()));
+            map
+        } else {
+            pool().install(|| items.into_par_iter().collect())
+        };
+        assert_eq!(map.len() as u64, keys);
+        assert_eq!(
+            count(&drops) as u64,
+            2 * (n - keys),
+            "dropped during the build"
+        );
+        // The last value of each key won.
+        assert!(map
+            .iter()
+            .all(|r| r.value().id % keys == r.key().id && r.value().id >= n - keys));
+        drop(map);
+        assert_eq!(count(&drops), 2 * n as usize, "dropped in all");
+    }
 }

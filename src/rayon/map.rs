@@ -10,6 +10,27 @@ use crate::guards::{RefMulti, RefMutMulti};
 use crate::shard::{ShardIter, ShardIterMut, ShardRef, Table};
 use crate::ShardedMap;
 
+/// Hands the shards to rayon's workers; a worker that takes one opens it with `open` (which
+/// locks it) and feeds its items to the consumer. The lock is released when the worker is done
+/// with the shard and every item from it has been dropped.
+fn each_shard<'a, K, V, I, C>(
+    shards: Vec<ShardRef<'a, K, V>>,
+    consumer: C,
+    open: impl Fn(ShardRef<'a, K, V>) -> I + Sync + Send,
+) -> C::Result
+where
+    K: Send + Sync,
+    V: Send + Sync,
+    I: Iterator,
+    I::Item: Send,
+    C: UnindexedConsumer<I::Item>,
+{
+    shards
+        .into_par_iter()
+        .flat_map_iter(open)
+        .drive_unindexed(consumer)
+}
+
 /// A parallel iterator over a map's entries, yielding [`RefMulti`] guards; from `map.par_iter()`.
 ///
 /// Locking: each shard is locked shared while one worker iterates it (as for
@@ -29,10 +50,9 @@ impl<'a, K: Send + Sync, V: Send + Sync> ParallelIterator for Iter<'a, K, V> {
     type Item = RefMulti<'a, K, V>;
 
     fn drive_unindexed<C: UnindexedConsumer<Self::Item>>(self, consumer: C) -> C::Result {
-        self.shards
-            .into_par_iter()
-            .flat_map_iter(|shard| ShardIter::new(shard.read()).map(RefMulti::new))
-            .drive_unindexed(consumer)
+        each_shard(self.shards, consumer, |shard| {
+            ShardIter::new(shard.read()).map(RefMulti::new)
+        })
     }
 }
 
@@ -76,10 +96,9 @@ impl<'a, K: Send + Sync, V: Send + Sync> ParallelIterator for IterMut<'a, K, V> 
     type Item = RefMutMulti<'a, K, V>;
 
     fn drive_unindexed<C: UnindexedConsumer<Self::Item>>(self, consumer: C) -> C::Result {
-        self.shards
-            .into_par_iter()
-            .flat_map_iter(|shard| ShardIterMut::new(shard.write()).map(RefMutMulti::new))
-            .drive_unindexed(consumer)
+        each_shard(self.shards, consumer, |shard| {
+            ShardIterMut::new(shard.write()).map(RefMutMulti::new)
+        })
     }
 }
 
