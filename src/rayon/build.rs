@@ -17,9 +17,10 @@
 //! with [`Extend`]: a parallel build gives the same map as a sequential one. The price is memory:
 //! between the phases every item that was not deduplicated is held once more, with its hash.
 //!
-//! A panic in `Hash` (phase 1) leaves the map untouched; a panic in `Eq` (phase 2) leaves the
-//! shards that were filled filled, the one that panicked consistent, and every lock released.
-//! Rayon re-raises the panic on the calling thread.
+//! A panic in phase 1 (`Hash`, or `Eq` between two items in a window) leaves the map untouched;
+//! a panic in `Eq` in phase 2 leaves the shards that were filled filled, the one that panicked
+//! consistent, and every lock released. Rayon re-raises the panic on the calling thread. Either
+//! way every item is dropped exactly once.
 #![deny(unsafe_code)]
 
 use core::hash::{BuildHasher, Hash};
@@ -121,7 +122,7 @@ where
     S: BuildHasher + Sync,
     I: IntoParallelIterator<Item = (K, V)>,
 {
-    let window = (WINDOW_BYTES / shards / size_of::<(u64, K, V)>().max(1)).max(16);
+    let window = (WINDOW_BYTES / shards / size_of::<(u64, K, V)>()).max(16);
     let parts = items.into_par_iter().drive_unindexed(Partitioner {
         router,
         shards,
