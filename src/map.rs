@@ -732,6 +732,7 @@ impl<K: Eq + Hash, V, S: BuildHasher> ShardedMap<K, V, S> {
     /// assert_eq!(*map.get("k").unwrap(), 1);
     /// assert!(map.get("x").is_none());
     /// ```
+    #[inline]
     pub fn get<Q: ?Sized + Hash + Equivalent<K>>(&self, key: &Q) -> Option<Ref<'_, K, V>> {
         let hash = self.hash(key);
         let guard = self.shard_for(hash).read();

@@ -3,10 +3,14 @@
 //! `scripts/bench-report` for the tables and chart.
 //!
 //! ```sh
-//! cargo bench --bench maps                 # everything (about 25 minutes here)
-//! cargo bench --bench maps -- single       # one group
-//! cargo bench --bench maps -- --test       # each bench once, small sizes (what CI runs)
+//! cargo bench --all-features --bench maps            # everything (about 30 minutes here)
+//! cargo bench --bench maps -- single                  # one group
+//! cargo bench --all-features --bench maps -- --test   # each bench once, small (what CI runs)
 //! ```
+//!
+//! Without `--all-features` the dedup group lacks its rows for the parallel build (feature
+//! `rayon`); everything else is the same.
+
 #![allow(missing_docs)]
 
 mod adapters;
