@@ -53,8 +53,8 @@
 //! uncontended; memory per entry equals hashbrown's. Many threads inserting into one map contend
 //! on cache lines; to build a map from a large batch, `collect()` or `extend()` an owned map
 //! instead (no locking at all), or, with feature `rayon`, `collect()` or `par_extend()` from a
-//! parallel iterator: items are bucketed by shard and each shard is filled by one worker. Numbers, with their peers measured in the same run, are in
-//! `docs/benchmarks.md`.
+//! parallel iterator: items are bucketed by shard and each shard is filled by one worker.
+//! Numbers, with their peers measured in the same run, are in `docs/benchmarks.md`.
 //!
 //! ## Checking your own code with loom
 //!

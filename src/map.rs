@@ -122,24 +122,21 @@ pub(crate) fn insert_in<K: Eq, V>(
     }
 }
 
-/// A map's hasher and shard shift: everything needed to hash a key and pick its shard.
-#[cfg(feature = "rayon")]
+/// A map's hasher and shard shift: everything needed to hash a key and pick its shard, borrowed
+/// apart from the shards (so bulk paths can hold `&mut` shards and hash at the same time).
 pub(crate) struct Router<'a, S> {
     hasher: &'a S,
     shift: u32,
 }
 
-#[cfg(feature = "rayon")]
 impl<S> Clone for Router<'_, S> {
     fn clone(&self) -> Self {
         *self
     }
 }
 
-#[cfg(feature = "rayon")]
 impl<S> Copy for Router<'_, S> {}
 
-#[cfg(feature = "rayon")]
 impl<S: BuildHasher> Router<'_, S> {
     /// `key`'s hash (the map's one hash per operation) and its shard index.
     #[inline]
@@ -470,13 +467,20 @@ impl<K, V, S> ShardedMap<K, V, S> {
 
     /// The shards through `&mut self` (no locking needed) next to the router, borrowed apart.
     /// A caller that changes tables must call `Shard::sync_len` on each afterwards.
-    #[cfg(feature = "rayon")]
     pub(crate) fn shards_mut(&mut self) -> (&mut [PaddedShard<K, V>], Router<'_, S>) {
-        let router = Router {
-            hasher: &self.hasher,
-            shift: self.shift,
-        };
-        (&mut self.shards, router)
+        let Self {
+            shift,
+            shards,
+            hasher,
+            ..
+        } = self;
+        (
+            shards,
+            Router {
+                hasher,
+                shift: *shift,
+            },
+        )
     }
 
     /// Removes every entry. Capacity is kept. Values are dropped under each shard's lock, one
@@ -990,17 +994,12 @@ impl<K: Eq + Hash, V, S: BuildHasher> ShardedMap<K, V, S> {
                 self.0.iter_mut().for_each(|s| s.sync_len());
             }
         }
-        let Self {
-            shift,
-            shards,
-            hasher,
-            ..
-        } = self;
+        let (shards, router) = self.shards_mut();
         let shards = SyncLens(shards);
         for (key, value) in iter {
-            let h = hash_key(hasher, &key);
-            let table = shards.0[shard_index(h, *shift)].table_mut();
-            insert_in(table, h, key, value, |(k, _)| hash_key(hasher, k));
+            let (hash, index) = router.locate(&key);
+            let table = shards.0[index].table_mut();
+            insert_in(table, hash, key, value, |pair| router.rehash(pair));
         }
     }
 }

@@ -505,7 +505,6 @@ pub struct SetRefMulti<'a, K> {
 
 impl<'a, K> SetRefMulti<'a, K> {
     /// The set guard for a map guard of the set's underlying map.
-    #[cfg(feature = "rayon")]
     pub(crate) fn new(inner: RefMulti<'a, K, ()>) -> Self {
         Self { inner }
     }
@@ -554,7 +553,7 @@ pub struct SetIter<'a, K> {
 impl<'a, K> Iterator for SetIter<'a, K> {
     type Item = SetRefMulti<'a, K>;
     fn next(&mut self) -> Option<Self::Item> {
-        self.inner.next().map(|inner| SetRefMulti { inner })
+        self.inner.next().map(SetRefMulti::new)
     }
 }
 
