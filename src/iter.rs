@@ -61,7 +61,7 @@ impl<'a, K, V> Iterator for Iter<'a, K, V> {
 
     fn next(&mut self) -> Option<Self::Item> {
         self.walk
-            .next(|shard| ShardIter::new(shard.read()))
+            .next(|shard| ShardIter::new(shard.read_unrecorded()))
             .map(RefMulti::new)
     }
 }
@@ -108,7 +108,7 @@ impl<'a, K, V> Iterator for IterMut<'a, K, V> {
 
     fn next(&mut self) -> Option<Self::Item> {
         self.walk
-            .next(|shard| ShardIterMut::new(shard.write()))
+            .next(|shard| ShardIterMut::new(shard.write_unrecorded()))
             .map(RefMutMulti::new)
     }
 }

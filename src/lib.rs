@@ -33,6 +33,10 @@
 //! The `try_*` methods never block; [`ShardedMap::view`] and [`ShardedMap::alter`] run a
 //! closure under the lock and let no guard escape.
 //!
+//! In debug builds a call that would deadlock this way panics instead, naming the shard and both
+//! modes, when the guard held is a `Ref`, `RefMut`, mapped guard or entry (iteration items are
+//! `Send`, carry no record and are not checked); release builds pay nothing for the check.
+//!
 //! ## Async
 //!
 //! Single-key guards and entries are `!Send`, so a future that holds one across `.await` is not
@@ -63,6 +67,7 @@
 #![deny(missing_docs)]
 #![warn(unsafe_op_in_unsafe_fn, rust_2018_idioms)]
 
+mod deadlock;
 mod entry;
 mod guards;
 mod lock;

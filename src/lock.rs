@@ -134,6 +134,9 @@ pub struct ReaderSlots {
     blocks: Box<[SlotBlock]>,
     row_mask: usize,
     blocks_per_row: usize,
+    /// This table's map, for the debug-build deadlock check (`deadlock.rs`).
+    #[cfg(all(debug_assertions, not(loom)))]
+    map_id: u64,
 }
 
 impl ReaderSlots {
@@ -150,6 +153,8 @@ impl ReaderSlots {
             blocks,
             row_mask: rows - 1,
             blocks_per_row,
+            #[cfg(all(debug_assertions, not(loom)))]
+            map_id: crate::sync::next_map_id(),
         }
     }
 
@@ -190,6 +195,18 @@ pub struct Slots<'a> {
 }
 
 impl<'a> Slots<'a> {
+    /// The lock's index among the table's locks (its shard index).
+    #[cfg(all(debug_assertions, not(loom)))]
+    pub(crate) fn index(self) -> usize {
+        self.index
+    }
+
+    /// The id of the map the table belongs to (unique in the process).
+    #[cfg(all(debug_assertions, not(loom)))]
+    pub(crate) fn map_id(self) -> u64 {
+        self.table.map_id
+    }
+
     /// The calling thread's slot.
     #[inline]
     fn mine(self) -> &'a AtomicU8 {

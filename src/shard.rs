@@ -18,6 +18,7 @@ use hashbrown::{hash_table, HashTable};
 
 use crossbeam_utils::CachePadded;
 
+use crate::deadlock::{self, Token};
 use crate::lock::{RawRwLock, ReadHold, ReaderSlots, Slots};
 use crate::sync::{AtomicUsize, ConstPtr, MutPtr, Ordering, UnsafeCell};
 
@@ -103,38 +104,66 @@ impl<'a, K, V> ShardRef<'a, K, V> {
         Self { shard, slots }
     }
 
-    /// Locks the shard for reading, blocking while a writer holds it.
+    /// Locks the shard for reading, blocking while a writer holds it. The guard must be dropped
+    /// on this thread (it is recorded for the debug-build deadlock check, `deadlock.rs`).
+    ///
+    /// # Panics
+    /// In debug builds, if this thread holds the shard exclusively (waiting would never end).
     #[inline]
     pub(crate) fn read(self) -> ReadGuard<'a, K, V> {
-        let hold = self.shard.lock.lock_shared(self.slots);
-        // SAFETY: `hold` is a shared hold of this shard's lock, as required.
-        unsafe { ReadGuard::new(self.shard, hold) }
+        let guard = self.read_unrecorded();
+        guard.recorded(self.slots)
     }
 
-    /// Locks the shard for reading if no writer holds it; never blocks.
+    /// Like [`read`](Self::read), for a guard that may be dropped on another thread (iteration
+    /// items): checked, but not recorded.
+    #[inline]
+    pub(crate) fn read_unrecorded(self) -> ReadGuard<'a, K, V> {
+        deadlock::check(self.slots, false);
+        let hold = self.shard.lock.lock_shared(self.slots);
+        // SAFETY: `hold` is a shared hold of this shard's lock, as required.
+        unsafe { ReadGuard::new(self.shard, hold, Token::none()) }
+    }
+
+    /// Locks the shard for reading if no writer holds it; never blocks. Recorded like `read`.
     #[inline]
     pub(crate) fn try_read(self) -> Option<ReadGuard<'a, K, V>> {
         let hold = self.shard.lock.try_lock_shared(self.slots)?;
         // SAFETY: `hold` is a shared hold of this shard's lock, as required.
-        Some(unsafe { ReadGuard::new(self.shard, hold) })
+        let guard = unsafe { ReadGuard::new(self.shard, hold, Token::none()) };
+        Some(guard.recorded(self.slots))
     }
 
-    /// Locks the shard for writing, blocking while anyone holds it.
+    /// Locks the shard for writing, blocking while anyone holds it. The guard must be dropped
+    /// on this thread (it is recorded for the debug-build deadlock check, `deadlock.rs`).
+    ///
+    /// # Panics
+    /// In debug builds, if this thread holds the shard in any mode (waiting would never end).
     #[inline]
     pub(crate) fn write(self) -> WriteGuard<'a, K, V> {
-        self.shard.lock.lock_exclusive(self.slots);
-        // SAFETY: the exclusive lock was just taken, as required.
-        unsafe { WriteGuard::new(self.shard) }
+        let mut guard = self.write_unrecorded();
+        guard.held = Token::record(self.slots, true);
+        guard
     }
 
-    /// Locks the shard for writing if nobody holds it; never blocks.
+    /// Like [`write`](Self::write), for a guard that may be dropped on another thread
+    /// (iteration items): checked, but not recorded.
+    #[inline]
+    pub(crate) fn write_unrecorded(self) -> WriteGuard<'a, K, V> {
+        deadlock::check(self.slots, true);
+        self.shard.lock.lock_exclusive(self.slots);
+        // SAFETY: the exclusive lock was just taken, as required.
+        unsafe { WriteGuard::new(self.shard, Token::none()) }
+    }
+
+    /// Locks the shard for writing if nobody holds it; never blocks. Recorded like `write`.
     #[inline]
     pub(crate) fn try_write(self) -> Option<WriteGuard<'a, K, V>> {
         // SAFETY: the exclusive lock was just taken, as required.
         self.shard
             .lock
             .try_lock_exclusive(self.slots)
-            .then(|| unsafe { WriteGuard::new(self.shard) })
+            .then(|| unsafe { WriteGuard::new(self.shard, Token::record(self.slots, true)) })
     }
 }
 
@@ -176,6 +205,8 @@ pub(crate) struct ReadGuard<'a, K, V> {
     shard: &'a Shard<K, V>,
     /// The hold the guard gives back when it drops (taken out of the `ManuallyDrop` there).
     hold: ManuallyDrop<ReadHold<'a>>,
+    /// The hold's record for the debug-build deadlock check; removed after the unlock.
+    held: Token,
 }
 
 // SAFETY: a read guard lends out `&K` and `&V` only (so `K: Sync, V: Sync` for either trait); the
@@ -188,12 +219,20 @@ impl<'a, K, V> ReadGuard<'a, K, V> {
     /// # Safety
     /// `hold` is a shared hold of `shard`'s lock; the guard owns it from now on.
     #[inline]
-    unsafe fn new(shard: &'a Shard<K, V>, hold: ReadHold<'a>) -> Self {
+    unsafe fn new(shard: &'a Shard<K, V>, hold: ReadHold<'a>, held: Token) -> Self {
         Self {
             table: ManuallyDrop::new(shard.table.get()),
             shard,
             hold: ManuallyDrop::new(hold),
+            held,
         }
+    }
+
+    /// The same guard, recorded as this thread's shared hold of the lock behind `slots`.
+    #[inline]
+    fn recorded(mut self, slots: Slots<'_>) -> Self {
+        self.held = Token::record(slots, false);
+        self
     }
 
     /// The table for the shard's whole lifetime `'a`.
@@ -237,6 +276,8 @@ pub(crate) struct WriteGuard<'a, K, V> {
     /// Marks the access for loom; dropped before the unlock.
     table: ManuallyDrop<MutPtr<Table<K, V>>>,
     shard: &'a Shard<K, V>,
+    /// The hold's record for the debug-build deadlock check; removed after the unlock.
+    held: Token,
 }
 
 // SAFETY: through a write guard pairs are moved in and out (`Send`) and lent out by reference
@@ -249,10 +290,11 @@ impl<'a, K, V> WriteGuard<'a, K, V> {
     /// # Safety
     /// The caller holds `shard`'s lock exclusively and hands that hold to the guard.
     #[inline]
-    unsafe fn new(shard: &'a Shard<K, V>) -> Self {
+    unsafe fn new(shard: &'a Shard<K, V>, held: Token) -> Self {
         Self {
             table: ManuallyDrop::new(shard.table.get_mut()),
             shard,
+            held,
         }
     }
 
@@ -273,12 +315,15 @@ impl<'a, K, V> WriteGuard<'a, K, V> {
         let mut this = ManuallyDrop::new(self);
         this.shard.len.store(this.len(), Ordering::Relaxed);
         let shard = this.shard;
+        // The record moves to the new guard (`this` is never dropped, so it must not keep it).
+        let mut held = core::mem::replace(&mut this.held, Token::none());
+        held.downgrade();
         // SAFETY: 1. the access marker is not used again (`this` is never dropped); 2. the guard
         // owns the exclusive hold, which `downgrade` turns into the shared hold the new guard owns.
         unsafe {
             ManuallyDrop::drop(&mut this.table);
             let hold = shard.lock.downgrade();
-            ReadGuard::new(shard, hold)
+            ReadGuard::new(shard, hold, held)
         }
     }
 }

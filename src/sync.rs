@@ -164,6 +164,15 @@ mod imp {
         })
     }
 
+    /// A new map id for the debug-build deadlock check (`deadlock.rs`): distinct for every map
+    /// made in the process, never reused.
+    #[cfg(debug_assertions)]
+    pub(crate) fn next_map_id() -> u64 {
+        use core::sync::atomic::AtomicU64;
+        static NEXT: AtomicU64 = AtomicU64::new(0);
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    }
+
     /// This thread's number, handed out round-robin on first use; maps take it modulo their row
     /// count to pick the thread's row of reader slots.
     #[inline]

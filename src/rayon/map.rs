@@ -51,7 +51,7 @@ impl<'a, K: Send + Sync, V: Send + Sync> ParallelIterator for Iter<'a, K, V> {
 
     fn drive_unindexed<C: UnindexedConsumer<Self::Item>>(self, consumer: C) -> C::Result {
         each_shard(self.shards, consumer, |shard| {
-            ShardIter::new(shard.read()).map(RefMulti::new)
+            ShardIter::new(shard.read_unrecorded()).map(RefMulti::new)
         })
     }
 }
@@ -97,7 +97,7 @@ impl<'a, K: Send + Sync, V: Send + Sync> ParallelIterator for IterMut<'a, K, V> 
 
     fn drive_unindexed<C: UnindexedConsumer<Self::Item>>(self, consumer: C) -> C::Result {
         each_shard(self.shards, consumer, |shard| {
-            ShardIterMut::new(shard.write()).map(RefMutMulti::new)
+            ShardIterMut::new(shard.write_unrecorded()).map(RefMutMulti::new)
         })
     }
 }
