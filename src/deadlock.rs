@@ -117,7 +117,6 @@ mod imp {
 
     #[cold]
     #[inline(never)]
-    #[track_caller]
     fn deadlock(shard: usize, held_exclusive: bool, exclusive: bool) -> ! {
         let held = if held_exclusive {
             "an exclusive guard (a RefMut or an entry, from get_mut or entry)"
