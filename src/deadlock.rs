@@ -53,7 +53,8 @@ mod imp {
         /// Records a hold of the lock behind `slots` by this thread.
         #[inline]
         pub(crate) fn record(slots: Slots<'_>, exclusive: bool) -> Self {
-            let record = (slots.map_id(), slots.index(), exclusive);
+            let (map, shard) = slots.lock_id();
+            let record = (map, shard, exclusive);
             // A thread that is exiting (its list already destroyed) records nothing.
             let _ = HELD.try_with(|held| held.borrow_mut().push(record));
             Self(Some(record))
@@ -98,7 +99,7 @@ mod imp {
     /// request for it (`exclusive` or shared) wait forever.
     #[inline]
     pub(crate) fn check(slots: Slots<'_>, exclusive: bool) {
-        let (map, shard) = (slots.map_id(), slots.index());
+        let (map, shard) = slots.lock_id();
         let conflict = HELD
             .try_with(|held| {
                 held.borrow()

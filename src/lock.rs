@@ -195,16 +195,10 @@ pub struct Slots<'a> {
 }
 
 impl<'a> Slots<'a> {
-    /// The lock's index among the table's locks (its shard index).
+    /// The lock's identity in the process: its map's id (never reused) and its shard index.
     #[cfg(all(debug_assertions, not(loom)))]
-    pub(crate) fn index(self) -> usize {
-        self.index
-    }
-
-    /// The id of the map the table belongs to (unique in the process).
-    #[cfg(all(debug_assertions, not(loom)))]
-    pub(crate) fn map_id(self) -> u64 {
-        self.table.map_id
+    pub(crate) fn lock_id(self) -> (u64, usize) {
+        (self.table.map_id, self.index)
     }
 
     /// The calling thread's slot.

@@ -111,8 +111,9 @@ impl<'a, K, V> ShardRef<'a, K, V> {
     /// In debug builds, if this thread holds the shard exclusively (waiting would never end).
     #[inline]
     pub(crate) fn read(self) -> ReadGuard<'a, K, V> {
-        let guard = self.read_unrecorded();
-        guard.recorded(self.slots)
+        let mut guard = self.read_unrecorded();
+        guard.held = Token::record(self.slots, false);
+        guard
     }
 
     /// Like [`read`](Self::read), for a guard that may be dropped on another thread (iteration
@@ -130,8 +131,7 @@ impl<'a, K, V> ShardRef<'a, K, V> {
     pub(crate) fn try_read(self) -> Option<ReadGuard<'a, K, V>> {
         let hold = self.shard.lock.try_lock_shared(self.slots)?;
         // SAFETY: `hold` is a shared hold of this shard's lock, as required.
-        let guard = unsafe { ReadGuard::new(self.shard, hold, Token::none()) };
-        Some(guard.recorded(self.slots))
+        Some(unsafe { ReadGuard::new(self.shard, hold, Token::record(self.slots, false)) })
     }
 
     /// Locks the shard for writing, blocking while anyone holds it. The guard must be dropped
@@ -226,13 +226,6 @@ impl<'a, K, V> ReadGuard<'a, K, V> {
             hold: ManuallyDrop::new(hold),
             held,
         }
-    }
-
-    /// The same guard, recorded as this thread's shared hold of the lock behind `slots`.
-    #[inline]
-    fn recorded(mut self, slots: Slots<'_>) -> Self {
-        self.held = Token::record(slots, false);
-        self
     }
 
     /// The table for the shard's whole lifetime `'a`.
