@@ -8,6 +8,7 @@
 use core::fmt;
 use core::iter::FusedIterator;
 
+use crate::deadlock::Site;
 use crate::guards::{RefMulti, RefMutMulti};
 use crate::shard::{ShardIter, ShardIterMut, ShardRef, ShardRefs, Table};
 use crate::ShardedMap;
@@ -43,15 +44,18 @@ impl<'a, K, V, I: Iterator> ShardWalk<'a, K, V, I> {
 /// ```
 pub struct Iter<'a, K, V> {
     walk: ShardWalk<'a, K, V, ShardIter<'a, K, V>>,
+    /// The `iter` call, for the deadlock check.
+    site: Site,
 }
 
 impl<'a, K, V> Iter<'a, K, V> {
-    pub(crate) fn new<S>(map: &'a ShardedMap<K, V, S>) -> Self {
+    pub(crate) fn new<S>(map: &'a ShardedMap<K, V, S>, site: Site) -> Self {
         Self {
             walk: ShardWalk {
                 shards: map.shard_refs(),
                 current: None,
             },
+            site,
         }
     }
 }
@@ -60,8 +64,9 @@ impl<'a, K, V> Iterator for Iter<'a, K, V> {
     type Item = RefMulti<'a, K, V>;
 
     fn next(&mut self) -> Option<Self::Item> {
+        let site = self.site;
         self.walk
-            .next(|shard| ShardIter::new(shard.read_unrecorded()))
+            .next(|shard| ShardIter::new(shard.read_movable(site)))
             .map(RefMulti::new)
     }
 }
@@ -90,15 +95,18 @@ impl<K, V> fmt::Debug for Iter<'_, K, V> {
 /// ```
 pub struct IterMut<'a, K, V> {
     walk: ShardWalk<'a, K, V, ShardIterMut<'a, K, V>>,
+    /// The `iter_mut` call, for the deadlock check.
+    site: Site,
 }
 
 impl<'a, K, V> IterMut<'a, K, V> {
-    pub(crate) fn new<S>(map: &'a ShardedMap<K, V, S>) -> Self {
+    pub(crate) fn new<S>(map: &'a ShardedMap<K, V, S>, site: Site) -> Self {
         Self {
             walk: ShardWalk {
                 shards: map.shard_refs(),
                 current: None,
             },
+            site,
         }
     }
 }
@@ -107,8 +115,9 @@ impl<'a, K, V> Iterator for IterMut<'a, K, V> {
     type Item = RefMutMulti<'a, K, V>;
 
     fn next(&mut self) -> Option<Self::Item> {
+        let site = self.site;
         self.walk
-            .next(|shard| ShardIterMut::new(shard.write_unrecorded()))
+            .next(|shard| ShardIterMut::new(shard.write_movable(site)))
             .map(RefMutMulti::new)
     }
 }

@@ -68,7 +68,9 @@
 #![warn(unsafe_op_in_unsafe_fn, rust_2018_idioms)]
 
 mod deadlock;
+mod disjoint;
 mod entry;
+mod guard_free;
 mod guards;
 mod lock;
 mod map;
@@ -97,6 +99,7 @@ pub mod __internal {
 pub type RandomState = ahash::RandomState;
 
 pub use equivalent::Equivalent;
+pub use guard_free::{Computed, Op};
 pub use map::{ShardedMap, TryReserveError};
 pub use set::ShardedSet;
 pub use try_result::TryResult;

@@ -135,7 +135,7 @@ pub struct ReaderSlots {
     row_mask: usize,
     blocks_per_row: usize,
     /// This table's map, for the debug-build deadlock check (`deadlock.rs`).
-    #[cfg(all(debug_assertions, not(loom)))]
+    #[cfg(deadlock_check)]
     map_id: u64,
 }
 
@@ -153,7 +153,7 @@ impl ReaderSlots {
             blocks,
             row_mask: rows - 1,
             blocks_per_row,
-            #[cfg(all(debug_assertions, not(loom)))]
+            #[cfg(deadlock_check)]
             map_id: crate::sync::next_map_id(),
         }
     }
@@ -196,7 +196,7 @@ pub struct Slots<'a> {
 
 impl<'a> Slots<'a> {
     /// The lock's identity in the process: its map's id (never reused) and its shard index.
-    #[cfg(all(debug_assertions, not(loom)))]
+    #[cfg(deadlock_check)]
     pub(crate) fn lock_id(self) -> (u64, usize) {
         (self.table.map_id, self.index)
     }

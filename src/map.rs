@@ -8,6 +8,7 @@ use crossbeam_utils::CachePadded;
 use equivalent::Equivalent;
 use hashbrown::HashTable;
 
+use crate::deadlock::Site;
 use crate::entry::{Entry, OccupiedEntry, VacantEntry};
 use crate::guards::{Ref, RefMut};
 use crate::iter::{Iter, IterMut, OwningIter};
@@ -440,13 +441,18 @@ impl<K, V, S> ShardedMap<K, V, S> {
     }
 
     #[inline]
-    fn shard_index(&self, hash: u64) -> usize {
+    pub(crate) fn shard_index(&self, hash: u64) -> usize {
         shard_index(hash, self.shift)
     }
 
     #[inline]
     pub(crate) fn shard_for(&self, hash: u64) -> ShardRef<'_, K, V> {
-        let index = self.shard_index(hash);
+        self.shard_at(self.shard_index(hash))
+    }
+
+    /// Shard number `index`, with its reader slots.
+    #[inline]
+    pub(crate) fn shard_at(&self, index: usize) -> ShardRef<'_, K, V> {
         ShardRef::new(&self.shards[index], self.readers.of(index))
     }
 
@@ -495,10 +501,12 @@ impl<K, V, S> ShardedMap<K, V, S> {
     /// map.clear();
     /// assert!(map.is_empty());
     /// ```
+    #[cfg_attr(deadlock_check, track_caller)]
     pub fn clear(&self) {
+        let site = Site::new("clear");
         for shard in self.shard_refs() {
             // `drain` drops the remaining entries even if one `Drop` panics.
-            shard.write().drain().for_each(drop);
+            shard.write(site).drain().for_each(drop);
         }
     }
 
@@ -510,8 +518,10 @@ impl<K, V, S> ShardedMap<K, V, S> {
     /// let map: sharded_map::ShardedMap<u32, u32> = sharded_map::ShardedMap::with_capacity(100);
     /// assert!(map.capacity() >= 100);
     /// ```
+    #[cfg_attr(deadlock_check, track_caller)]
     pub fn capacity(&self) -> usize {
-        self.shard_refs().map(|s| s.read().capacity()).sum()
+        let site = Site::new("capacity");
+        self.shard_refs().map(|s| s.read(site).capacity()).sum()
     }
 
     /// An iterator over all entries. Each shard is read-locked while the iterator, or any item
@@ -527,8 +537,9 @@ impl<K, V, S> ShardedMap<K, V, S> {
     /// let sum: i32 = map.iter().map(|r| *r.value()).sum();
     /// assert_eq!(sum, 30);
     /// ```
+    #[cfg_attr(deadlock_check, track_caller)]
     pub fn iter(&self) -> Iter<'_, K, V> {
-        Iter::new(self)
+        Iter::new(self, Site::new("iter"))
     }
 
     /// An iterator over all entries with mutable access to the values. Each shard is
@@ -546,8 +557,9 @@ impl<K, V, S> ShardedMap<K, V, S> {
     /// }
     /// assert_eq!(*map.get("a").unwrap(), 2);
     /// ```
+    #[cfg_attr(deadlock_check, track_caller)]
     pub fn iter_mut(&self) -> IterMut<'_, K, V> {
-        IterMut::new(self)
+        IterMut::new(self, Site::new("iter_mut"))
     }
 
     /// Keeps only the entries for which `f` returns `true`.
@@ -564,9 +576,11 @@ impl<K, V, S> ShardedMap<K, V, S> {
     /// map.retain(|k, _| k % 2 == 0);
     /// assert_eq!(map.len(), 5);
     /// ```
+    #[cfg_attr(deadlock_check, track_caller)]
     pub fn retain(&self, mut f: impl FnMut(&K, &mut V) -> bool) {
+        let site = Site::new("retain");
         for shard in self.shard_refs() {
-            shard.write().retain(|(k, v)| f(k, v));
+            shard.write(site).retain(|(k, v)| f(k, v));
         }
     }
 
@@ -585,9 +599,11 @@ impl<K, V, S> ShardedMap<K, V, S> {
     /// map.alter_all(|_, v| v * 10);
     /// assert_eq!(*map.get("b").unwrap(), 20);
     /// ```
+    #[cfg_attr(deadlock_check, track_caller)]
     pub fn alter_all(&self, mut f: impl FnMut(&K, V) -> V) {
+        let site = Site::new("alter_all");
         for shard in self.shard_refs() {
-            shard::alter_all_in(&mut shard.write(), &mut f);
+            shard::alter_all_in(&mut shard.write(site), &mut f);
         }
     }
 
@@ -656,9 +672,10 @@ impl<K: Eq + Hash, V, S: BuildHasher> ShardedMap<K, V, S> {
     /// assert_eq!(map.insert("k", 1), None);
     /// assert_eq!(map.insert("k", 2), Some(1));
     /// ```
+    #[cfg_attr(deadlock_check, track_caller)]
     pub fn insert(&self, key: K, value: V) -> Option<V> {
         let hash = self.hash(&key);
-        let mut shard = self.shard_for(hash).write();
+        let mut shard = self.shard_for(hash).write(Site::new("insert"));
         insert_in(&mut shard, hash, key, value, self.rehasher())
     }
 
@@ -672,8 +689,9 @@ impl<K: Eq + Hash, V, S: BuildHasher> ShardedMap<K, V, S> {
     /// assert_eq!(map.remove("k"), Some(("k", 1)));
     /// assert_eq!(map.remove("k"), None);
     /// ```
+    #[cfg_attr(deadlock_check, track_caller)]
     pub fn remove<Q: ?Sized + Hash + Equivalent<K>>(&self, key: &Q) -> Option<(K, V)> {
-        self.remove_if(key, |_, _| true)
+        self.remove_where(key, |_, _| true, Site::new("remove"))
     }
 
     /// Removes `key` if `f` returns `true` for its entry.
@@ -688,12 +706,13 @@ impl<K: Eq + Hash, V, S: BuildHasher> ShardedMap<K, V, S> {
     /// assert_eq!(map.remove_if("k", |_, v| *v > 5), None);
     /// assert_eq!(map.remove_if("k", |_, v| *v == 1), Some(("k", 1)));
     /// ```
+    #[cfg_attr(deadlock_check, track_caller)]
     pub fn remove_if<Q: ?Sized + Hash + Equivalent<K>>(
         &self,
         key: &Q,
         f: impl FnOnce(&K, &V) -> bool,
     ) -> Option<(K, V)> {
-        self.remove_if_mut(key, |k, v| f(k, v))
+        self.remove_where(key, |k, v| f(k, v), Site::new("remove_if"))
     }
 
     /// Removes `key` if `f`, which may also change the value, returns `true`.
@@ -708,13 +727,25 @@ impl<K: Eq + Hash, V, S: BuildHasher> ShardedMap<K, V, S> {
     /// assert_eq!(map.remove_if_mut("k", |_, v| { *v += 1; false }), None);
     /// assert_eq!(*map.get("k").unwrap(), 2);
     /// ```
+    #[cfg_attr(deadlock_check, track_caller)]
     pub fn remove_if_mut<Q: ?Sized + Hash + Equivalent<K>>(
         &self,
         key: &Q,
         f: impl FnOnce(&K, &mut V) -> bool,
     ) -> Option<(K, V)> {
+        self.remove_where(key, f, Site::new("remove_if_mut"))
+    }
+
+    /// Removes `key` if `f` returns `true`, taking the lock for `site`.
+    #[cfg_attr(deadlock_check, track_caller)]
+    fn remove_where<Q: ?Sized + Hash + Equivalent<K>>(
+        &self,
+        key: &Q,
+        f: impl FnOnce(&K, &mut V) -> bool,
+        site: Site,
+    ) -> Option<(K, V)> {
         let hash = self.hash(key);
-        let mut shard = self.shard_for(hash).write();
+        let mut shard = self.shard_for(hash).write(site);
         let mut entry = shard.find_entry(hash, |(k, _)| key.equivalent(k)).ok()?;
         let (k, v) = entry.get_mut();
         if f(k, v) {
@@ -737,9 +768,10 @@ impl<K: Eq + Hash, V, S: BuildHasher> ShardedMap<K, V, S> {
     /// assert!(map.get("x").is_none());
     /// ```
     #[inline]
+    #[cfg_attr(deadlock_check, track_caller)]
     pub fn get<Q: ?Sized + Hash + Equivalent<K>>(&self, key: &Q) -> Option<Ref<'_, K, V>> {
         let hash = self.hash(key);
-        let guard = self.shard_for(hash).read();
+        let guard = self.shard_for(hash).read(Site::new("get"));
         ElemRef::new(guard, |t| t.find(hash, |(k, _)| key.equivalent(k)))
             .ok()
             .map(Ref::new)
@@ -756,9 +788,10 @@ impl<K: Eq + Hash, V, S: BuildHasher> ShardedMap<K, V, S> {
     /// *map.get_mut("k").unwrap() += 1;
     /// assert_eq!(*map.get("k").unwrap(), 2);
     /// ```
+    #[cfg_attr(deadlock_check, track_caller)]
     pub fn get_mut<Q: ?Sized + Hash + Equivalent<K>>(&self, key: &Q) -> Option<RefMut<'_, K, V>> {
         let hash = self.hash(key);
-        let guard = self.shard_for(hash).write();
+        let guard = self.shard_for(hash).write(Site::new("get_mut"));
         ElemMut::new(guard, |t| t.find_mut(hash, |(k, _)| key.equivalent(k)))
             .ok()
             .map(RefMut::new)
@@ -776,9 +809,10 @@ impl<K: Eq + Hash, V, S: BuildHasher> ShardedMap<K, V, S> {
     /// let _writer = map.get_mut("k").unwrap();
     /// assert!(map.try_get("k").is_locked());
     /// ```
+    #[cfg_attr(deadlock_check, track_caller)]
     pub fn try_get<Q: ?Sized + Hash + Equivalent<K>>(&self, key: &Q) -> TryResult<Ref<'_, K, V>> {
         let hash = self.hash(key);
-        let Some(guard) = self.shard_for(hash).try_read() else {
+        let Some(guard) = self.shard_for(hash).try_read(Site::new("try_get")) else {
             return TryResult::Locked;
         };
         match ElemRef::new(guard, |t| t.find(hash, |(k, _)| key.equivalent(k))) {
@@ -800,12 +834,13 @@ impl<K: Eq + Hash, V, S: BuildHasher> ShardedMap<K, V, S> {
     /// drop(reader);
     /// assert!(map.try_get_mut("k").is_present());
     /// ```
+    #[cfg_attr(deadlock_check, track_caller)]
     pub fn try_get_mut<Q: ?Sized + Hash + Equivalent<K>>(
         &self,
         key: &Q,
     ) -> TryResult<RefMut<'_, K, V>> {
         let hash = self.hash(key);
-        let Some(guard) = self.shard_for(hash).try_write() else {
+        let Some(guard) = self.shard_for(hash).try_write(Site::new("try_get_mut")) else {
             return TryResult::Locked;
         };
         match ElemMut::new(guard, |t| t.find_mut(hash, |(k, _)| key.equivalent(k))) {
@@ -824,8 +859,11 @@ impl<K: Eq + Hash, V, S: BuildHasher> ShardedMap<K, V, S> {
     /// assert!(map.contains_key(&1));
     /// assert!(!map.contains_key(&2));
     /// ```
+    #[cfg_attr(deadlock_check, track_caller)]
     pub fn contains_key<Q: ?Sized + Hash + Equivalent<K>>(&self, key: &Q) -> bool {
-        self.view(key, |_, _| ()).is_some()
+        let hash = self.hash(key);
+        let shard = self.shard_for(hash).read(Site::new("contains_key"));
+        shard.find(hash, |(k, _)| key.equivalent(k)).is_some()
     }
 
     /// Calls `f` on `key`'s entry, if present, and returns its result; no guard escapes.
@@ -837,13 +875,14 @@ impl<K: Eq + Hash, V, S: BuildHasher> ShardedMap<K, V, S> {
     /// map.insert("k", String::from("value"));
     /// assert_eq!(map.view("k", |_, v| v.len()), Some(5));
     /// ```
+    #[cfg_attr(deadlock_check, track_caller)]
     pub fn view<Q: ?Sized + Hash + Equivalent<K>, R>(
         &self,
         key: &Q,
         f: impl FnOnce(&K, &V) -> R,
     ) -> Option<R> {
         let hash = self.hash(key);
-        let shard = self.shard_for(hash).read();
+        let shard = self.shard_for(hash).read(Site::new("view"));
         shard
             .find(hash, |(k, _)| key.equivalent(k))
             .map(|(k, v)| f(k, v))
@@ -862,9 +901,10 @@ impl<K: Eq + Hash, V, S: BuildHasher> ShardedMap<K, V, S> {
     /// map.alter("k", |_, v| v + 1);
     /// assert_eq!(*map.get("k").unwrap(), 2);
     /// ```
+    #[cfg_attr(deadlock_check, track_caller)]
     pub fn alter<Q: ?Sized + Hash + Equivalent<K>>(&self, key: &Q, f: impl FnOnce(&K, V) -> V) {
         let hash = self.hash(key);
-        let mut shard = self.shard_for(hash).write();
+        let mut shard = self.shard_for(hash).write(Site::new("alter"));
         if let Ok(entry) = shard.find_entry(hash, |(k, _)| key.equivalent(k)) {
             // Take the entry out; if `f` panics it is simply gone. The freed slot takes it back
             // without growing or rehashing.
@@ -886,9 +926,10 @@ impl<K: Eq + Hash, V, S: BuildHasher> ShardedMap<K, V, S> {
     /// *map.entry("hits").or_insert(0) += 1;
     /// assert_eq!(*map.get("hits").unwrap(), 2);
     /// ```
+    #[cfg_attr(deadlock_check, track_caller)]
     pub fn entry(&self, key: K) -> Entry<'_, K, V> {
         let hash = self.hash(&key);
-        self.entry_in(self.shard_for(hash).write(), hash, key)
+        self.entry_in(self.shard_for(hash).write(Site::new("entry")), hash, key)
     }
 
     /// Like [`entry`](Self::entry), but `None` instead of blocking when anyone holds the shard.
@@ -903,9 +944,10 @@ impl<K: Eq + Hash, V, S: BuildHasher> ShardedMap<K, V, S> {
     /// drop(reader);
     /// assert!(map.try_entry(1).is_some());
     /// ```
+    #[cfg_attr(deadlock_check, track_caller)]
     pub fn try_entry(&self, key: K) -> Option<Entry<'_, K, V>> {
         let hash = self.hash(&key);
-        let guard = self.shard_for(hash).try_write()?;
+        let guard = self.shard_for(hash).try_write(Site::new("try_entry"))?;
         Some(self.entry_in(guard, hash, key))
     }
 
@@ -936,9 +978,11 @@ impl<K: Eq + Hash, V, S: BuildHasher> ShardedMap<K, V, S> {
     /// map.shrink_to_fit();
     /// assert!(map.capacity() < 10_000);
     /// ```
+    #[cfg_attr(deadlock_check, track_caller)]
     pub fn shrink_to_fit(&self) {
+        let site = Site::new("shrink_to_fit");
         for shard in self.shard_refs() {
-            shard.write().shrink_to_fit(self.rehasher());
+            shard.write(site).shrink_to_fit(self.rehasher());
         }
     }
 
@@ -958,11 +1002,13 @@ impl<K: Eq + Hash, V, S: BuildHasher> ShardedMap<K, V, S> {
     /// assert!(map.capacity() >= 1000);
     /// assert!(map.try_reserve(usize::MAX).is_err());
     /// ```
+    #[cfg_attr(deadlock_check, track_caller)]
     pub fn try_reserve(&self, additional: usize) -> Result<(), TryReserveError> {
+        let site = Site::new("try_reserve");
         let per_shard = per_shard_capacity(additional, self.shards.len());
         for shard in self.shard_refs() {
             shard
-                .write()
+                .write(site)
                 .try_reserve(per_shard, self.rehasher())
                 .map_err(|e| TryReserveError {
                     kind: match e {
@@ -1046,7 +1092,8 @@ impl<K: Eq + Hash, V, S: BuildHasher + Default> Default for ShardedMap<K, V, S> 
 /// Clones shard by shard, each under its read lock in turn.
 impl<K: Clone, V: Clone, S: Clone> Clone for ShardedMap<K, V, S> {
     fn clone(&self) -> Self {
-        let tables = self.shard_refs().map(|s| s.read().clone()).collect();
+        let site = Site::new("clone");
+        let tables = self.shard_refs().map(|s| s.read(site).clone()).collect();
         Self::from_parts(tables, self.hasher.clone())
     }
 }

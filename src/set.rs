@@ -215,6 +215,7 @@ impl<K, S> ShardedSet<K, S> {
     /// set.clear();
     /// assert!(set.is_empty());
     /// ```
+    #[cfg_attr(deadlock_check, track_caller)]
     pub fn clear(&self) {
         self.inner.clear()
     }
@@ -227,6 +228,7 @@ impl<K, S> ShardedSet<K, S> {
     /// let set: sharded_map::ShardedSet<u32> = sharded_map::ShardedSet::with_capacity(4);
     /// assert!(set.capacity() >= 4);
     /// ```
+    #[cfg_attr(deadlock_check, track_caller)]
     pub fn capacity(&self) -> usize {
         self.inner.capacity()
     }
@@ -241,6 +243,7 @@ impl<K, S> ShardedSet<K, S> {
     /// set.retain(|k| k % 2 == 0);
     /// assert_eq!(set.len(), 2);
     /// ```
+    #[cfg_attr(deadlock_check, track_caller)]
     pub fn retain(&self, mut f: impl FnMut(&K) -> bool) {
         self.inner.retain(|k, _| f(k))
     }
@@ -254,6 +257,7 @@ impl<K, S> ShardedSet<K, S> {
     /// set.insert(3);
     /// assert_eq!(set.iter().map(|k| *k).sum::<i32>(), 3);
     /// ```
+    #[cfg_attr(deadlock_check, track_caller)]
     pub fn iter(&self) -> SetIter<'_, K> {
         SetIter {
             inner: self.inner.iter(),
@@ -295,6 +299,7 @@ impl<K: Eq + Hash, S: BuildHasher> ShardedSet<K, S> {
     /// assert!(set.insert(1));
     /// assert!(!set.insert(1));
     /// ```
+    #[cfg_attr(deadlock_check, track_caller)]
     pub fn insert(&self, key: K) -> bool {
         self.inner.insert(key, ()).is_none()
     }
@@ -308,6 +313,7 @@ impl<K: Eq + Hash, S: BuildHasher> ShardedSet<K, S> {
     /// set.insert(1);
     /// assert_eq!(set.remove(&1), Some(1));
     /// ```
+    #[cfg_attr(deadlock_check, track_caller)]
     pub fn remove<Q: ?Sized + Hash + Equivalent<K>>(&self, key: &Q) -> Option<K> {
         self.inner.remove(key).map(|(k, ())| k)
     }
@@ -322,6 +328,7 @@ impl<K: Eq + Hash, S: BuildHasher> ShardedSet<K, S> {
     /// assert_eq!(set.remove_if(&1, |k| *k > 1), None);
     /// assert_eq!(set.remove_if(&1, |k| *k == 1), Some(1));
     /// ```
+    #[cfg_attr(deadlock_check, track_caller)]
     pub fn remove_if<Q: ?Sized + Hash + Equivalent<K>>(
         &self,
         key: &Q,
@@ -339,6 +346,7 @@ impl<K: Eq + Hash, S: BuildHasher> ShardedSet<K, S> {
     /// set.insert(String::from("a"));
     /// assert_eq!(set.get("a").unwrap().key(), "a");
     /// ```
+    #[cfg_attr(deadlock_check, track_caller)]
     pub fn get<Q: ?Sized + Hash + Equivalent<K>>(&self, key: &Q) -> Option<SetRef<'_, K>> {
         self.inner.get(key).map(|inner| SetRef { inner })
     }
@@ -352,6 +360,7 @@ impl<K: Eq + Hash, S: BuildHasher> ShardedSet<K, S> {
     /// set.insert(1);
     /// assert!(set.contains(&1));
     /// ```
+    #[cfg_attr(deadlock_check, track_caller)]
     pub fn contains<Q: ?Sized + Hash + Equivalent<K>>(&self, key: &Q) -> bool {
         self.inner.contains_key(key)
     }
@@ -365,6 +374,7 @@ impl<K: Eq + Hash, S: BuildHasher> ShardedSet<K, S> {
     /// set.shrink_to_fit();
     /// assert!(set.capacity() < 1000);
     /// ```
+    #[cfg_attr(deadlock_check, track_caller)]
     pub fn shrink_to_fit(&self) {
         self.inner.shrink_to_fit()
     }

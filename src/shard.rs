@@ -18,7 +18,7 @@ use hashbrown::{hash_table, HashTable};
 
 use crossbeam_utils::CachePadded;
 
-use crate::deadlock::{self, Token};
+use crate::deadlock::{self, Site, Token};
 use crate::lock::{RawRwLock, ReadHold, ReaderSlots, Slots};
 use crate::sync::{AtomicUsize, ConstPtr, MutPtr, Ordering, UnsafeCell};
 
@@ -104,66 +104,77 @@ impl<'a, K, V> ShardRef<'a, K, V> {
         Self { shard, slots }
     }
 
-    /// Locks the shard for reading, blocking while a writer holds it. The guard must be dropped
-    /// on this thread (it is recorded for the debug-build deadlock check, `deadlock.rs`).
+    /// Locks the shard for reading for `site`, blocking while a writer holds it. The guard must
+    /// be dropped on this thread (it is recorded as a pinned hold for the deadlock check,
+    /// `deadlock.rs`).
     ///
     /// # Panics
-    /// In debug builds, if this thread holds the shard exclusively (waiting would never end).
+    /// With the deadlock check, if this thread holds the shard exclusively (waiting would never
+    /// end).
     #[inline]
-    pub(crate) fn read(self) -> ReadGuard<'a, K, V> {
-        let mut guard = self.read_unrecorded();
-        guard.held = Token::record(self.slots, false);
-        guard
-    }
-
-    /// Like [`read`](Self::read), for a guard that may be dropped on another thread (iteration
-    /// items): checked, but not recorded.
-    #[inline]
-    pub(crate) fn read_unrecorded(self) -> ReadGuard<'a, K, V> {
-        deadlock::check(self.slots, false);
+    #[cfg_attr(deadlock_check, track_caller)]
+    pub(crate) fn read(self, site: Site) -> ReadGuard<'a, K, V> {
+        deadlock::check(self.slots, false, site);
         let hold = self.shard.lock.lock_shared(self.slots);
         // SAFETY: `hold` is a shared hold of this shard's lock, as required.
-        unsafe { ReadGuard::new(self.shard, hold, Token::none()) }
+        unsafe { ReadGuard::new(self.shard, hold, Token::pinned(self.slots, false, site)) }
+    }
+
+    /// Like [`read`](Self::read), for a guard that may be dropped on another thread (iterators
+    /// and their items): checked, and recorded as a movable hold.
+    #[inline]
+    #[cfg_attr(deadlock_check, track_caller)]
+    pub(crate) fn read_movable(self, site: Site) -> ReadGuard<'a, K, V> {
+        deadlock::check(self.slots, false, site);
+        let hold = self.shard.lock.lock_shared(self.slots);
+        // SAFETY: `hold` is a shared hold of this shard's lock, as required.
+        unsafe { ReadGuard::new(self.shard, hold, Token::movable(self.slots, false, site)) }
     }
 
     /// Locks the shard for reading if no writer holds it; never blocks. Recorded like `read`.
     #[inline]
-    pub(crate) fn try_read(self) -> Option<ReadGuard<'a, K, V>> {
+    #[cfg_attr(deadlock_check, track_caller)]
+    pub(crate) fn try_read(self, site: Site) -> Option<ReadGuard<'a, K, V>> {
         let hold = self.shard.lock.try_lock_shared(self.slots)?;
         // SAFETY: `hold` is a shared hold of this shard's lock, as required.
-        Some(unsafe { ReadGuard::new(self.shard, hold, Token::record(self.slots, false)) })
+        Some(unsafe { ReadGuard::new(self.shard, hold, Token::pinned(self.slots, false, site)) })
     }
 
-    /// Locks the shard for writing, blocking while anyone holds it. The guard must be dropped
-    /// on this thread (it is recorded for the debug-build deadlock check, `deadlock.rs`).
+    /// Locks the shard for writing for `site`, blocking while anyone holds it. The guard must be
+    /// dropped on this thread (it is recorded as a pinned hold for the deadlock check).
     ///
     /// # Panics
-    /// In debug builds, if this thread holds the shard in any mode (waiting would never end).
+    /// With the deadlock check, if this thread holds the shard in any mode (waiting would never
+    /// end).
     #[inline]
-    pub(crate) fn write(self) -> WriteGuard<'a, K, V> {
-        let mut guard = self.write_unrecorded();
-        guard.held = Token::record(self.slots, true);
-        guard
+    #[cfg_attr(deadlock_check, track_caller)]
+    pub(crate) fn write(self, site: Site) -> WriteGuard<'a, K, V> {
+        deadlock::check(self.slots, true, site);
+        self.shard.lock.lock_exclusive(self.slots);
+        // SAFETY: the exclusive lock was just taken, as required.
+        unsafe { WriteGuard::new(self.shard, Token::pinned(self.slots, true, site)) }
     }
 
     /// Like [`write`](Self::write), for a guard that may be dropped on another thread
-    /// (iteration items): checked, but not recorded.
+    /// (iterators, their items, `get_disjoint_mut`): checked, and recorded as a movable hold.
     #[inline]
-    pub(crate) fn write_unrecorded(self) -> WriteGuard<'a, K, V> {
-        deadlock::check(self.slots, true);
+    #[cfg_attr(deadlock_check, track_caller)]
+    pub(crate) fn write_movable(self, site: Site) -> WriteGuard<'a, K, V> {
+        deadlock::check(self.slots, true, site);
         self.shard.lock.lock_exclusive(self.slots);
         // SAFETY: the exclusive lock was just taken, as required.
-        unsafe { WriteGuard::new(self.shard, Token::none()) }
+        unsafe { WriteGuard::new(self.shard, Token::movable(self.slots, true, site)) }
     }
 
     /// Locks the shard for writing if nobody holds it; never blocks. Recorded like `write`.
     #[inline]
-    pub(crate) fn try_write(self) -> Option<WriteGuard<'a, K, V>> {
+    #[cfg_attr(deadlock_check, track_caller)]
+    pub(crate) fn try_write(self, site: Site) -> Option<WriteGuard<'a, K, V>> {
+        if !self.shard.lock.try_lock_exclusive(self.slots) {
+            return None;
+        }
         // SAFETY: the exclusive lock was just taken, as required.
-        self.shard
-            .lock
-            .try_lock_exclusive(self.slots)
-            .then(|| unsafe { WriteGuard::new(self.shard, Token::record(self.slots, true)) })
+        Some(unsafe { WriteGuard::new(self.shard, Token::pinned(self.slots, true, site)) })
     }
 }
 
@@ -350,6 +361,34 @@ impl<K, V> Drop for WriteGuard<'_, K, V> {
     }
 }
 
+/// A guard that element handles keep alive; using a handle "touches" its guard, so the deadlock
+/// check knows which thread uses a hold that may have moved (`deadlock::Token::touch`).
+pub(crate) trait Hold {
+    /// Notes that the current thread uses this hold (nothing in builds without the check).
+    fn touch(&self);
+}
+
+impl<K, V> Hold for ReadGuard<'_, K, V> {
+    #[inline(always)]
+    fn touch(&self) {
+        self.held.touch();
+    }
+}
+
+impl<K, V> Hold for WriteGuard<'_, K, V> {
+    #[inline(always)]
+    fn touch(&self) {
+        self.held.touch();
+    }
+}
+
+impl<G: Hold> Hold for Arc<G> {
+    #[inline(always)]
+    fn touch(&self) {
+        G::touch(self);
+    }
+}
+
 /// A zero-sized marker that is `Sync` but not `Send`. Single-key guards carry it, so the
 /// compiler's error for sending one (or holding one across `.await` in a spawned task) names it.
 pub(crate) struct SingleKeyGuardsAreNotSend(PhantomData<*const ()>);
@@ -390,9 +429,10 @@ impl<'a, K, V> ElemRef<ReadGuard<'a, K, V>, K, V> {
     }
 }
 
-impl<G, K, T: ?Sized> ElemRef<G, K, T> {
+impl<G: Hold, K, T: ?Sized> ElemRef<G, K, T> {
     #[inline]
     pub(crate) fn key(&self) -> &K {
+        self.guard.touch();
         // SAFETY: `key` points into the table that `guard` keeps locked (shared) and unchanged
         // for as long as `self` lives.
         unsafe { self.key.as_ref() }
@@ -400,6 +440,7 @@ impl<G, K, T: ?Sized> ElemRef<G, K, T> {
 
     #[inline]
     pub(crate) fn value(&self) -> &T {
+        self.guard.touch();
         // SAFETY: as for `key`.
         unsafe { self.value.as_ref() }
     }
@@ -470,9 +511,10 @@ impl<'a, K, V, T: ?Sized> ElemMut<WriteGuard<'a, K, V>, K, T> {
     }
 }
 
-impl<G, K, T: ?Sized> ElemMut<G, K, T> {
+impl<G: Hold, K, T: ?Sized> ElemMut<G, K, T> {
     #[inline]
     pub(crate) fn key(&self) -> &K {
+        self.guard.touch();
         // SAFETY: `key` points into the table that `guard` keeps locked exclusively; the key is
         // never lent out mutably, so shared borrows of it cannot conflict.
         unsafe { self.key.as_ref() }
@@ -480,12 +522,14 @@ impl<G, K, T: ?Sized> ElemMut<G, K, T> {
 
     #[inline]
     pub(crate) fn value(&self) -> &T {
+        self.guard.touch();
         // SAFETY: as for `key`; `&self` excludes `value_mut` for the borrow's lifetime.
         unsafe { self.value.as_ref() }
     }
 
     #[inline]
     pub(crate) fn value_mut(&mut self) -> &mut T {
+        self.guard.touch();
         // SAFETY: the exclusive lock is held and this handle is the only one for its entry;
         // `&mut self` makes the borrow unique.
         unsafe { self.value.as_mut() }
@@ -493,6 +537,7 @@ impl<G, K, T: ?Sized> ElemMut<G, K, T> {
 
     #[inline]
     pub(crate) fn pair_mut(&mut self) -> (&K, &mut T) {
+        self.guard.touch();
         // SAFETY: key and value are disjoint fields of one entry; see `key` and `value_mut`.
         unsafe { (self.key.as_ref(), self.value.as_mut()) }
     }
@@ -556,6 +601,7 @@ impl<'a, K, V> Iterator for ShardIter<'a, K, V> {
     #[inline]
     fn next(&mut self) -> Option<Self::Item> {
         let (k, v) = self.iter.next()?;
+        self.guard.touch();
         Some(ElemRef {
             key: NonNull::from(k),
             value: NonNull::from(v),
@@ -595,6 +641,7 @@ impl<'a, K, V> Iterator for ShardIterMut<'a, K, V> {
     #[inline]
     fn next(&mut self) -> Option<Self::Item> {
         let (key, value) = split(self.iter.next()?);
+        self.guard.touch();
         Some(ElemMut {
             key,
             value,
@@ -604,6 +651,52 @@ impl<'a, K, V> Iterator for ShardIterMut<'a, K, V> {
 
     fn size_hint(&self) -> (usize, Option<usize>) {
         self.iter.size_hint()
+    }
+}
+
+/// Exclusive handles on the entries that `eq` picks out of one locked shard, for
+/// `ShardedMap::get_disjoint_mut`: slot `i` of `out` gets the entry whose hash is `hashes[i]` and
+/// for which `eq(i, entry)` holds, if any. The handles share `guard` through an `Arc`, so the
+/// shard stays locked until the last of them drops (at once, if none was found).
+///
+/// # Panics
+/// If two slots pick the same entry, with a message naming both slots; the guard is released.
+pub(crate) fn disjoint_mut<'a, K, V, const N: usize>(
+    mut guard: WriteGuard<'a, K, V>,
+    hashes: [u64; N],
+    mut eq: impl FnMut(usize, &(K, V)) -> bool,
+    out: &mut [Option<ElemMut<Arc<WriteGuard<'a, K, V>>, K, V>>; N],
+) {
+    // Find first with shared probes only, to name a repeated key before hashbrown's
+    // `get_disjoint_mut` (which panics without saying which).
+    let mut found: [Option<*const (K, V)>; N] = [None; N];
+    for (i, slot) in found.iter_mut().enumerate() {
+        *slot = guard.find(hashes[i], |e| eq(i, e)).map(ptr::from_ref);
+    }
+    for i in 0..N {
+        for j in i + 1..N {
+            if found[i].is_some() && found[i] == found[j] {
+                panic!(
+                    "sharded-map: get_disjoint_mut: keys {i} and {j} are the same key; each \
+                     key may appear once (like std's HashMap::get_disjoint_mut)"
+                );
+            }
+        }
+    }
+    let entries = guard.get_disjoint_mut(hashes, eq).map(|e| e.map(split));
+    // Invariant of `ElemMut` (what its unsafe accessors rely on): each handle points at a
+    // distinct entry (hashbrown checked it) of the table `guard` keeps locked exclusively, and
+    // from here on the table is reached only through these handles (the `Arc` lends the guard
+    // out shared, and nothing here dereferences it again).
+    let guard = Arc::new(guard);
+    for (slot, entry) in out.iter_mut().zip(entries) {
+        if let Some((key, value)) = entry {
+            *slot = Some(ElemMut {
+                key,
+                value,
+                guard: Arc::clone(&guard),
+            });
+        }
     }
 }
 

@@ -13,7 +13,7 @@ pub(crate) use imp::*;
 #[cfg(not(loom))]
 mod imp {
     use core::marker::PhantomData;
-    pub(crate) use core::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
+    pub(crate) use core::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering};
 
     /// A cell whose accesses are marked by the lifetime of the pointer objects it hands out.
     ///
@@ -166,7 +166,7 @@ mod imp {
 
     /// A new map id for the debug-build deadlock check (`deadlock.rs`): distinct for every map
     /// made in the process, never reused.
-    #[cfg(debug_assertions)]
+    #[cfg(deadlock_check)]
     pub(crate) fn next_map_id() -> u64 {
         use core::sync::atomic::AtomicU64;
         static NEXT: AtomicU64 = AtomicU64::new(0);
@@ -258,7 +258,7 @@ mod imp {
 #[cfg(loom)]
 mod imp {
     pub(crate) use loom::cell::{ConstPtr, MutPtr};
-    pub(crate) use loom::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
+    pub(crate) use loom::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering};
 
     /// loom's `UnsafeCell`, plus the `&mut self` accessor the std body has.
     #[derive(Debug)]

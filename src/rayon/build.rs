@@ -30,6 +30,7 @@ use hashbrown::{hash_table, HashTable};
 use rayon::iter::plumbing::{Consumer, Folder, Reducer, UnindexedConsumer};
 use rayon::iter::{FromParallelIterator, IntoParallelIterator, ParallelExtend, ParallelIterator};
 
+use crate::deadlock::Site;
 use crate::map::{insert_in, Router};
 use crate::shard::{PaddedShard, Table};
 use crate::{ShardedMap, ShardedSet};
@@ -333,7 +334,11 @@ where
         let shards: Vec<_> = map.shard_refs().zip(buckets).collect();
         shards.into_par_iter().for_each(|(shard, buckets)| {
             if !buckets.is_empty() {
-                fill(&mut shard.write(), buckets, map.router());
+                fill(
+                    &mut shard.write(Site::new("par_extend")),
+                    buckets,
+                    map.router(),
+                );
             }
         });
     }

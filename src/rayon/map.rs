@@ -6,6 +6,7 @@ use core::fmt;
 use rayon::iter::plumbing::UnindexedConsumer;
 use rayon::iter::{IntoParallelIterator, ParallelIterator};
 
+use crate::deadlock::Site;
 use crate::guards::{RefMulti, RefMutMulti};
 use crate::shard::{ShardIter, ShardIterMut, ShardRef, Table};
 use crate::ShardedMap;
@@ -51,7 +52,7 @@ impl<'a, K: Send + Sync, V: Send + Sync> ParallelIterator for Iter<'a, K, V> {
 
     fn drive_unindexed<C: UnindexedConsumer<Self::Item>>(self, consumer: C) -> C::Result {
         each_shard(self.shards, consumer, |shard| {
-            ShardIter::new(shard.read_unrecorded()).map(RefMulti::new)
+            ShardIter::new(shard.read_movable(Site::new("par_iter"))).map(RefMulti::new)
         })
     }
 }
@@ -97,7 +98,7 @@ impl<'a, K: Send + Sync, V: Send + Sync> ParallelIterator for IterMut<'a, K, V> 
 
     fn drive_unindexed<C: UnindexedConsumer<Self::Item>>(self, consumer: C) -> C::Result {
         each_shard(self.shards, consumer, |shard| {
-            ShardIterMut::new(shard.write_unrecorded()).map(RefMutMulti::new)
+            ShardIterMut::new(shard.write_movable(Site::new("par_iter_mut"))).map(RefMutMulti::new)
         })
     }
 }
