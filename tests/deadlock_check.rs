@@ -1,8 +1,9 @@
 //! The debug-build deadlock check (`src/deadlock.rs`): a blocking call for a shard the calling
 //! thread already holds in a conflicting mode panics with a clear message instead of hanging;
 //! everything that does not deadlock keeps working; after the panic the map is consistent and
-//! its locks are released. Release builds do not have the check, so neither does this file.
-#![cfg(debug_assertions)]
+//! its locks are released. The check is compiled in debug builds and with feature
+//! `deadlock-check` (scripts/test-all runs this file in release with the feature too).
+#![cfg(any(debug_assertions, feature = "deadlock-check"))]
 
 mod common;
 
@@ -249,5 +250,240 @@ fn a_forgotten_guard_names_only_its_own_map() {
         let (second, a, _) = map_and_keys();
         second.insert(a, 1);
         assert_eq!(*second.get(&a).unwrap(), 1);
+    });
+}
+
+/// Hazards added with the complete check: iteration holds (the iterator or an item kept alive),
+/// holds of closure methods, and multi-key guards. Each message names the held guard's kind, the
+/// call that took it and the call that would block, with their source locations in this file.
+#[test]
+fn iteration_closure_and_multi_key_holds_are_reported_with_both_calls() {
+    type Case = (
+        &'static str,
+        &'static str,
+        &'static str,
+        fn(&ShardedMap<u32, u32>, u32),
+    );
+    let cases: [Case; 10] = [
+        (
+            "iter then insert",
+            "an iterator or item of iter",
+            "`insert`",
+            |m, a| {
+                for r in m.iter() {
+                    if *r.key() == a {
+                        m.insert(a, 0);
+                    }
+                }
+            },
+        ),
+        (
+            "iter then remove",
+            "an iterator or item of iter",
+            "`remove`",
+            |m, a| {
+                for r in m.iter() {
+                    if *r.key() == a {
+                        m.remove(&a);
+                    }
+                }
+            },
+        ),
+        (
+            "iter then get_mut",
+            "an iterator or item of iter",
+            "`get_mut`",
+            |m, a| {
+                for r in m.iter() {
+                    if *r.key() == a {
+                        let _ = m.get_mut(&a);
+                    }
+                }
+            },
+        ),
+        (
+            "iter then entry",
+            "an iterator or item of iter",
+            "`entry`",
+            |m, a| {
+                for r in m.iter() {
+                    if *r.key() == a {
+                        let _ = m.entry(a);
+                    }
+                }
+            },
+        ),
+        (
+            "iter_mut then get",
+            "an iterator or item of iter_mut",
+            "`get`",
+            |m, a| {
+                for r in m.iter_mut() {
+                    if *r.key() == a {
+                        let _ = m.get(&a);
+                    }
+                }
+            },
+        ),
+        (
+            "an item kept after its iterator",
+            "an iterator or item of iter",
+            "`insert`",
+            |m, a| {
+                let item = m.iter().find(|r| *r.key() == a).unwrap();
+                m.insert(*item.key(), 1);
+            },
+        ),
+        (
+            "with_mut closure calls get",
+            "a closure runs",
+            "`get`",
+            |m, a| {
+                m.with_mut(&a, |_, _| {
+                    let _ = m.get(&a);
+                });
+            },
+        ),
+        (
+            "get_or_insert_with closure inserts",
+            "a closure runs",
+            "`insert`",
+            |m, _| {
+                m.get_or_insert_with(1000, || m.insert(1000, 0).unwrap_or(0));
+            },
+        ),
+        (
+            "compute closure reads",
+            "a closure runs",
+            "`get_cloned`",
+            |m, a| {
+                m.compute(a, |v| {
+                    let _ = m.get_cloned(&a);
+                    sharded_map::Op::Insert(v.copied().unwrap_or(0))
+                });
+            },
+        ),
+        (
+            "get_disjoint_mut then get",
+            "get_disjoint_mut",
+            "`get`",
+            |m, a| {
+                let _held = m.get_disjoint_mut([&a]);
+                let _ = m.get(&a);
+            },
+        ),
+    ];
+    for (name, held, blocked, case) in cases {
+        let msg = panic_message(name, move || {
+            let (map, a, _) = map_and_keys();
+            case(&map, a);
+        });
+        assert!(
+            msg.starts_with("sharded-map: deadlock: this thread holds"),
+            "{name}: {msg}"
+        );
+        assert!(
+            msg.contains(held),
+            "{name}: should name the held guard ({held}): {msg}"
+        );
+        assert!(
+            msg.contains(blocked),
+            "{name}: should name the blocked call: {msg}"
+        );
+        assert_eq!(
+            msg.matches("tests/deadlock_check.rs:").count(),
+            2,
+            "{name}: should give both calls' locations in this file: {msg}"
+        );
+    }
+}
+
+#[test]
+fn the_message_names_the_calls_where_they_were_made() {
+    let (line_get, line_insert) = (line!() + 3, line!() + 4);
+    let msg = panic_message("locations", move || {
+        let (map, a, _) = map_and_keys();
+        let r = map.get(&a).unwrap();
+        map.insert(a, *r);
+    });
+    assert!(
+        msg.contains(&format!(
+            "taken by `get` at tests/deadlock_check.rs:{line_get}:"
+        )),
+        "{msg}"
+    );
+    assert!(
+        msg.contains(&format!(
+            "`insert` at tests/deadlock_check.rs:{line_insert}:"
+        )),
+        "{msg}"
+    );
+    assert!(msg.contains("Drop the guard first"), "{msg}");
+}
+
+#[test]
+fn iteration_patterns_that_do_not_deadlock_are_not_reported() {
+    watchdog("allowed iteration patterns", LIMIT_S, || {
+        let (map, a, b) = map_and_keys();
+        // Nested reads: iterate while iterating, and get while iterating.
+        let mut pairs = 0;
+        for r in map.iter() {
+            for s in map.iter() {
+                pairs += usize::from(*s.key() == *r.key());
+            }
+            assert!(map.get(r.key()).is_some());
+            assert_eq!(map.get_cloned(r.key()), Some(*r.value()));
+        }
+        assert_eq!(pairs, 64);
+        // A write to another shard than the one being iterated goes through.
+        let mut it = map.iter();
+        let first = it.next().unwrap();
+        let other = if map.determine_map(first.key()) == map.determine_map(&a) {
+            b
+        } else {
+            a
+        };
+        map.insert(other, 7);
+        drop((first, it));
+        // After the iteration ends, writes anywhere go through.
+        for r in map.iter() {
+            let _ = r;
+        }
+        map.insert(a, 1);
+        assert_eq!(map.get_cloned(&a), Some(1));
+    });
+}
+
+#[test]
+fn holds_used_on_another_thread_make_this_thread_wait_not_panic() {
+    watchdog("items and iterators used elsewhere", LIMIT_S, || {
+        let (map, a, _) = map_and_keys();
+        // Items taken here, then used and kept alive by another thread for a while: this
+        // thread's write waits for them instead of being reported.
+        let items: Vec<_> = map.iter().filter(|r| *r.key() == a).collect();
+        let (used_tx, used_rx) = mpsc::channel();
+        std::thread::scope(|s| {
+            s.spawn(move || {
+                let sum: u32 = items.iter().map(|r| *r.value()).sum();
+                used_tx.send(sum).unwrap();
+                std::thread::sleep(Duration::from_millis(50));
+                drop(items);
+            });
+            assert_eq!(used_rx.recv().unwrap(), a);
+            map.insert(a, 9);
+        });
+        assert_eq!(map.get_cloned(&a), Some(9));
+        // An iterator moved to another thread and advanced there.
+        let mut it = map.iter_mut();
+        let _ = it.next();
+        std::thread::scope(|s| {
+            s.spawn(move || {
+                for mut r in it {
+                    *r += 1;
+                }
+            });
+        });
+        map.insert(a, 2);
+        assert_eq!(map.get_cloned(&a), Some(2));
     });
 }
