@@ -74,6 +74,7 @@ mod guard_free;
 mod guards;
 mod lock;
 mod map;
+mod metrics;
 mod set;
 mod shard;
 mod sync;
@@ -101,6 +102,8 @@ pub type RandomState = ahash::RandomState;
 pub use equivalent::Equivalent;
 pub use guard_free::{Computed, Op};
 pub use map::{ShardedMap, TryReserveError};
+#[cfg(feature = "metrics")]
+pub use metrics::ShardMetrics;
 pub use set::ShardedSet;
 pub use try_result::TryResult;
 pub use view::ReadOnlyView;

@@ -264,6 +264,9 @@ impl ReadHold<'_> {
 pub struct RawRwLock {
     state: AtomicUsize,
     parker: Parker,
+    /// Acquisitions that had to wait, and parks (feature `metrics`; `ShardedMap::shard_metrics`).
+    #[cfg(feature = "metrics")]
+    counters: [AtomicUsize; 2],
 }
 
 impl Default for RawRwLock {
@@ -287,7 +290,26 @@ impl RawRwLock {
         Self {
             state: AtomicUsize::new(if bias { BIAS } else { 0 }),
             parker: Parker::new(),
+            #[cfg(feature = "metrics")]
+            counters: [AtomicUsize::new(0), AtomicUsize::new(0)],
         }
+    }
+
+    /// (acquisitions that had to wait, parks) so far: relaxed snapshots.
+    #[cfg(feature = "metrics")]
+    pub(crate) fn counters(&self) -> (usize, usize) {
+        let [waits, parks] = &self.counters;
+        (waits.load(Ordering::Relaxed), parks.load(Ordering::Relaxed))
+    }
+
+    /// Counts one acquisition that had to wait (nothing without feature `metrics`).
+    #[inline]
+    fn count_wait(&self, waited: bool) {
+        #[cfg(feature = "metrics")]
+        if waited {
+            self.counters[0].fetch_add(1, Ordering::Relaxed);
+        }
+        let _ = waited;
     }
 
     /// Takes the lock shared, blocking while a writer holds it.
@@ -401,11 +423,15 @@ impl RawRwLock {
 
     #[cold]
     fn lock_exclusive_slow(&self, slots: Slots<'_>) {
+        let mut waited = false;
         loop {
-            let prev = self.lock_slow(READERS | WRITER, WRITER);
+            let (prev, blocked) = self.lock_slow(READERS | WRITER, WRITER);
+            waited |= blocked;
             if prev & BIAS == 0 || self.revoke_bias(slots, true) {
+                self.count_wait(waited);
                 return;
             }
+            waited = true; // backed off from a reader slot
         }
     }
 
@@ -510,17 +536,20 @@ impl RawRwLock {
         // writer that parked behind our phantom count is woken. (Its tick stays: ticks are a
         // heuristic, and the writer's acquisition resets them.)
         self.unlock_shared_word();
-        self.lock_slow(WRITER, ONE_READER);
+        let (_, waited) = self.lock_slow(WRITER, ONE_READER);
+        self.count_wait(waited);
     }
 
     /// The one slow path of both modes: wait until none of the `blocked_by` bits is set, then add
     /// `add` (`ONE_READER`, or `WRITER`, which is clear at that point; a writer also resets the
     /// ticks) and return the state it replaced. Spins a bounded number of times, then sets
     /// `PARKED` and parks while the lock is still held against this mode. `PARKED` is kept when
-    /// acquiring: threads still parked are woken at the next release.
-    fn lock_slow(&self, blocked_by: usize, add: usize) -> usize {
+    /// acquiring: threads still parked are woken at the next release. Also says whether it found
+    /// the lock held against it at least once (it had to wait).
+    fn lock_slow(&self, blocked_by: usize, add: usize) -> (usize, bool) {
         let mut spin = Spin::new();
         let mut state = self.state.load(Ordering::Relaxed);
+        let mut waited = false;
         loop {
             if state & blocked_by == 0 {
                 let (new, order) = if add == WRITER {
@@ -532,13 +561,14 @@ impl RawRwLock {
                     .state
                     .compare_exchange_weak(state, new, order, Ordering::Relaxed)
                 {
-                    Ok(_) => return state,
+                    Ok(_) => return (state, waited),
                     Err(now) => {
                         state = now;
                         continue;
                     }
                 }
             }
+            waited = true;
             if state & PARKED == 0 {
                 if spin.spin() {
                     state = self.state.load(Ordering::Relaxed);
@@ -554,6 +584,8 @@ impl RawRwLock {
                     continue;
                 }
             }
+            #[cfg(feature = "metrics")]
+            self.counters[1].fetch_add(1, Ordering::Relaxed);
             self.parker.park(&self.state, || {
                 let state = self.state.load(Ordering::Relaxed);
                 state & PARKED != 0 && state & blocked_by != 0

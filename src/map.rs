@@ -450,6 +450,12 @@ impl<K, V, S> ShardedMap<K, V, S> {
         self.shard_at(self.shard_index(hash))
     }
 
+    /// The shards themselves (for lock-free snapshots such as `shard_metrics`).
+    #[cfg(feature = "metrics")]
+    pub(crate) fn shards_slice(&self) -> &[PaddedShard<K, V>] {
+        &self.shards
+    }
+
     /// Shard number `index`, with its reader slots.
     #[inline]
     pub(crate) fn shard_at(&self, index: usize) -> ShardRef<'_, K, V> {

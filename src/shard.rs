@@ -59,6 +59,12 @@ impl<K, V> Shard<K, V> {
         self.len.load(Ordering::Relaxed)
     }
 
+    /// (acquisitions that had to wait, parks) of this shard's lock (feature `metrics`).
+    #[cfg(feature = "metrics")]
+    pub(crate) fn lock_counters(&self) -> (usize, usize) {
+        self.lock.counters()
+    }
+
     /// The table through `&mut self`: no lock is needed. The caller must call
     /// [`sync_len`](Self::sync_len) afterwards (see `ShardedMap::extend_exclusive`).
     #[inline]
