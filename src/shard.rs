@@ -396,8 +396,10 @@ impl<G: Hold> Hold for Arc<G> {
 }
 
 /// A zero-sized marker that is `Sync` but not `Send`. Single-key guards carry it, so the
-/// compiler's error for sending one (or holding one across `.await` in a spawned task) names it.
-pub(crate) struct SingleKeyGuardsAreNotSend(PhantomData<*const ()>);
+/// compiler's error for sending one (or holding one across `.await` in a spawned task) names it:
+/// the pointer inside points to the marker's own type, and rustc reports "`Send` is not
+/// implemented for `*const sharded_map::shard::SingleKeyGuardsAreNotSend`".
+pub(crate) struct SingleKeyGuardsAreNotSend(PhantomData<*const SingleKeyGuardsAreNotSend>);
 
 // SAFETY: the marker holds no data; only `Send` is withheld, on purpose.
 unsafe impl Sync for SingleKeyGuardsAreNotSend {}
