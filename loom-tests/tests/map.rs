@@ -279,3 +279,65 @@ fn exclusive_guards_taken_in_opposite_orders_would_deadlock() {
         "loom found no interleaving where both threads hold one shard and want the other's"
     );
 }
+
+#[test]
+fn racing_get_or_insert_with_runs_the_closure_once() {
+    // The guard-free form: a hit reads, a miss re-checks under the write lock before `f` runs,
+    // so among racing threads `f` runs once and both return the stored value. Key 1's shard
+    // grows on the insert.
+    loom::model(|| {
+        let map = map_with_neighbours(1, 3);
+        let calls = Arc::new(AtomicUsize::new(0));
+        let t = {
+            let (map, calls) = (map.clone(), calls.clone());
+            thread::spawn(move || {
+                map.get_or_insert_with(1, || {
+                    calls.fetch_add(1, Ordering::SeqCst);
+                    1
+                })
+            })
+        };
+        let mine = map.get_or_insert_with(1, || {
+            calls.fetch_add(1, Ordering::SeqCst);
+            2
+        });
+        let theirs = t.join().unwrap();
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
+        assert_eq!(mine, theirs);
+        assert_eq!(map.get_cloned(&1), Some(mine));
+    });
+}
+
+#[test]
+fn get_disjoint_mut_in_opposite_key_orders_never_deadlocks() {
+    // Two threads each lock the same two keys (in different shards), naming them in opposite
+    // orders. Shards are locked in ascending order, so loom finds no interleaving in which both
+    // wait for each other (it reports a deadlock if one exists: see scripts/loom-teeth,
+    // planted_bug_unordered_disjoint), and both increments land.
+    loom::model(|| {
+        let a = 1;
+        let mut map = Map::with_shard_amount(2);
+        let b = key_in_other_shard(&map, a);
+        map.extend([(a, 0), (b, 0)]);
+        let map = Arc::new(map);
+        let t = {
+            let map = map.clone();
+            thread::spawn(move || {
+                let [Some(mut x), Some(mut y)] = map.get_disjoint_mut([&b, &a]) else {
+                    panic!("both keys are present");
+                };
+                *x += 1;
+                *y += 1;
+            })
+        };
+        {
+            let [Some(mut x), Some(mut y)] = map.get_disjoint_mut([&a, &b]) else {
+                panic!("both keys are present");
+            };
+            *x += 1;
+            *y += 1;
+        }
+        t.join().unwrap();
+        assert_eq!((map.get_cloned(&a), map.get_cloned(&b)), (Some(2), Some(2)));
+    });
+}
