@@ -25,7 +25,7 @@ impl<K: Eq + Hash, V, S: BuildHasher> ShardedMap<K, V, S> {
     /// If two of the keys are the same present key (the message names both positions), as std
     /// does; the locks taken so far are released. Two equal *absent* keys both give `None`.
     ///
-    /// Locking: takes each involved shard exclusively, in ascending order, and holds it until
+    /// [Locking](crate::locking): takes each involved shard exclusively, in ascending order, and holds it until
     /// every guard on it has dropped; blocks while another thread holds a guard on any of them.
     /// A thread that already holds a guard on one of those shards must not call this (the
     /// deadlock check reports it in debug builds); see `docs/locking.md`.

@@ -18,7 +18,7 @@ const HELD: &str = "sharded_map: entry's bucket vanished while its shard was loc
 
 /// A view into one key's slot, occupied or vacant. Holds the shard's write lock.
 ///
-/// Locking: the shard stays locked exclusively until the entry, or the [`RefMut`] it turns into,
+/// [Locking](crate::locking): the shard stays locked exclusively until the entry, or the [`RefMut`] it turns into,
 /// is dropped. Calling a method of the same map that needs this shard from the same thread
 /// meanwhile deadlocks.
 ///
@@ -41,7 +41,7 @@ pub enum Entry<'a, K, V> {
 impl<'a, K, V> Entry<'a, K, V> {
     /// Applies `f` to the value if the key is present.
     ///
-    /// Locking: never blocks; the entry already holds its shard's write lock.
+    /// [Locking](crate::locking): never blocks; the entry already holds its shard's write lock.
     ///
     /// ```
     /// let map = sharded_map::ShardedMap::new();
@@ -62,7 +62,7 @@ impl<'a, K, V> Entry<'a, K, V> {
 
     /// The key: the stored one if occupied, the given one if vacant.
     ///
-    /// Locking: never blocks; the entry already holds its shard's write lock.
+    /// [Locking](crate::locking): never blocks; the entry already holds its shard's write lock.
     ///
     /// ```
     /// let map: sharded_map::ShardedMap<&str, i32> = sharded_map::ShardedMap::new();
@@ -77,7 +77,7 @@ impl<'a, K, V> Entry<'a, K, V> {
 
     /// The key that was passed to `entry`.
     ///
-    /// Locking: never blocks; consumes the entry, releasing its shard's lock.
+    /// [Locking](crate::locking): never blocks; consumes the entry, releasing its shard's lock.
     ///
     /// ```
     /// let map: sharded_map::ShardedMap<String, i32> = sharded_map::ShardedMap::new();
@@ -92,7 +92,7 @@ impl<'a, K, V> Entry<'a, K, V> {
 
     /// The value, inserting `V::default()` first if vacant.
     ///
-    /// Locking: never blocks; the entry's write lock passes to the returned guard (on `Err`, it is released).
+    /// [Locking](crate::locking): never blocks; the entry's write lock passes to the returned guard.
     ///
     /// ```
     /// let map: sharded_map::ShardedMap<&str, Vec<u8>> = sharded_map::ShardedMap::new();
@@ -108,7 +108,7 @@ impl<'a, K, V> Entry<'a, K, V> {
 
     /// The value, inserting `value` first if vacant.
     ///
-    /// Locking: never blocks; the entry's write lock passes to the returned guard (on `Err`, it is released).
+    /// [Locking](crate::locking): never blocks; the entry's write lock passes to the returned guard.
     ///
     /// ```
     /// let map = sharded_map::ShardedMap::new();
@@ -122,7 +122,7 @@ impl<'a, K, V> Entry<'a, K, V> {
     /// The value, inserting `f()` first if vacant. `f` runs under the shard's lock, at most once;
     /// if it panics nothing is inserted and the lock is released.
     ///
-    /// Locking: never blocks; the entry's write lock passes to the returned guard (on `Err`, it is released).
+    /// [Locking](crate::locking): never blocks; the entry's write lock passes to the returned guard.
     ///
     /// ```
     /// let map = sharded_map::ShardedMap::new();
@@ -138,7 +138,7 @@ impl<'a, K, V> Entry<'a, K, V> {
 
     /// The value, inserting `f(&key)` first if vacant.
     ///
-    /// Locking: never blocks; the entry's write lock passes to the returned guard (on `Err`, it is released).
+    /// [Locking](crate::locking): never blocks; the entry's write lock passes to the returned guard.
     ///
     /// ```
     /// let map = sharded_map::ShardedMap::new();
@@ -157,7 +157,7 @@ impl<'a, K, V> Entry<'a, K, V> {
     /// The value, inserting the `Ok` of `f()` first if vacant; an `Err` inserts nothing and is
     /// returned.
     ///
-    /// Locking: never blocks; the entry's write lock passes to the returned guard (on `Err`, it is released).
+    /// [Locking](crate::locking): never blocks; the entry's write lock passes to the returned guard (on `Err`, it is released).
     ///
     /// ```
     /// let map = sharded_map::ShardedMap::new();
@@ -177,7 +177,7 @@ impl<'a, K, V> Entry<'a, K, V> {
 
     /// Sets the value (replacing any), returning a guard on it.
     ///
-    /// Locking: never blocks; the entry's write lock passes to the returned guard (on `Err`, it is released).
+    /// [Locking](crate::locking): never blocks; the entry's write lock passes to the returned guard.
     ///
     /// ```
     /// let map = sharded_map::ShardedMap::new();
@@ -196,7 +196,7 @@ impl<'a, K, V> Entry<'a, K, V> {
 
     /// Sets the value (replacing any), returning the now occupied entry.
     ///
-    /// Locking: never blocks; the entry's write lock passes to the returned guard (on `Err`, it is released).
+    /// [Locking](crate::locking): never blocks; the entry's write lock passes to the returned guard.
     ///
     /// ```
     /// let map = sharded_map::ShardedMap::new();
@@ -228,7 +228,7 @@ impl<K: fmt::Debug, V: fmt::Debug> fmt::Debug for Entry<'_, K, V> {
 
 /// A present key's slot. Holds the shard's write lock.
 ///
-/// Locking: holds its key's shard exclusively until dropped or turned into a [`RefMut`]; meanwhile a call from the same thread that needs this shard deadlocks.
+/// [Locking](crate::locking): holds its key's shard exclusively until dropped or turned into a [`RefMut`]; meanwhile a call from the same thread that needs this shard deadlocks.
 ///
 /// ```
 /// use sharded_map::mapref::entry::Entry;
@@ -266,7 +266,7 @@ impl<'a, K, V> OccupiedEntry<'a, K, V> {
 
     /// The value.
     ///
-    /// Locking: never blocks; the entry already holds its shard's write lock.
+    /// [Locking](crate::locking): never blocks; the entry already holds its shard's write lock.
     ///
     /// ```
     /// use sharded_map::mapref::entry::Entry;
@@ -281,7 +281,7 @@ impl<'a, K, V> OccupiedEntry<'a, K, V> {
 
     /// The value, mutably.
     ///
-    /// Locking: never blocks; the entry already holds its shard's write lock.
+    /// [Locking](crate::locking): never blocks; the entry already holds its shard's write lock.
     ///
     /// ```
     /// use sharded_map::mapref::entry::Entry;
@@ -298,7 +298,7 @@ impl<'a, K, V> OccupiedEntry<'a, K, V> {
 
     /// Replaces the value, returning the old one.
     ///
-    /// Locking: never blocks; the entry's write lock passes to the returned guard (on `Err`, it is released).
+    /// [Locking](crate::locking): never blocks; the entry's write lock passes to the returned guard.
     ///
     /// ```
     /// use sharded_map::mapref::entry::Entry;
@@ -313,7 +313,7 @@ impl<'a, K, V> OccupiedEntry<'a, K, V> {
 
     /// Turns the entry into a guard on the value (the lock stays held).
     ///
-    /// Locking: never blocks; the lock passes to the returned guard.
+    /// [Locking](crate::locking): never blocks; the lock passes to the returned guard.
     ///
     /// ```
     /// use sharded_map::mapref::entry::Entry;
@@ -334,7 +334,7 @@ impl<'a, K, V> OccupiedEntry<'a, K, V> {
     /// The key that was passed to `entry` (the stored key is dropped with the entry's value
     /// only when removed).
     ///
-    /// Locking: never blocks; consumes the entry, releasing its shard's lock.
+    /// [Locking](crate::locking): never blocks; consumes the entry, releasing its shard's lock.
     ///
     /// ```
     /// use sharded_map::mapref::entry::Entry;
@@ -349,7 +349,7 @@ impl<'a, K, V> OccupiedEntry<'a, K, V> {
 
     /// The stored key.
     ///
-    /// Locking: never blocks; the entry already holds its shard's write lock.
+    /// [Locking](crate::locking): never blocks; the entry already holds its shard's write lock.
     ///
     /// ```
     /// use sharded_map::mapref::entry::Entry;
@@ -364,7 +364,7 @@ impl<'a, K, V> OccupiedEntry<'a, K, V> {
 
     /// Removes the entry, returning its value.
     ///
-    /// Locking: never blocks; consumes the entry, releasing its shard's lock.
+    /// [Locking](crate::locking): never blocks; consumes the entry, releasing its shard's lock.
     ///
     /// ```
     /// use sharded_map::mapref::entry::Entry;
@@ -380,7 +380,7 @@ impl<'a, K, V> OccupiedEntry<'a, K, V> {
 
     /// Removes the entry, returning the stored key and the value.
     ///
-    /// Locking: never blocks; consumes the entry, releasing its shard's lock.
+    /// [Locking](crate::locking): never blocks; consumes the entry, releasing its shard's lock.
     ///
     /// ```
     /// use sharded_map::mapref::entry::Entry;
@@ -398,7 +398,7 @@ impl<'a, K, V> OccupiedEntry<'a, K, V> {
     /// Replaces the stored key with the one passed to `entry` and the value with `value`,
     /// returning the old pair.
     ///
-    /// Locking: never blocks; consumes the entry, releasing its shard's lock.
+    /// [Locking](crate::locking): never blocks; consumes the entry, releasing its shard's lock.
     ///
     /// ```
     /// use sharded_map::mapref::entry::Entry;
@@ -430,7 +430,7 @@ impl<K: fmt::Debug, V: fmt::Debug> fmt::Debug for OccupiedEntry<'_, K, V> {
 
 /// An absent key's slot. Holds the shard's write lock; room for one entry is already reserved.
 ///
-/// Locking: holds its key's shard exclusively until dropped or turned into a [`RefMut`]; meanwhile a call from the same thread that needs this shard deadlocks.
+/// [Locking](crate::locking): holds its key's shard exclusively until dropped or turned into a [`RefMut`]; meanwhile a call from the same thread that needs this shard deadlocks.
 ///
 /// ```
 /// use sharded_map::mapref::entry::Entry;
@@ -459,7 +459,7 @@ impl<'a, K, V> VacantEntry<'a, K, V> {
 
     /// Inserts `value`, returning a guard on it (the lock stays held).
     ///
-    /// Locking: never blocks; the entry's write lock passes to the returned guard (on `Err`, it is released).
+    /// [Locking](crate::locking): never blocks; the entry's write lock passes to the returned guard.
     ///
     /// ```
     /// use sharded_map::mapref::entry::Entry;
@@ -477,7 +477,7 @@ impl<'a, K, V> VacantEntry<'a, K, V> {
 
     /// Inserts `value`, returning the now occupied entry.
     ///
-    /// Locking: never blocks; the entry's write lock passes to the returned guard (on `Err`, it is released).
+    /// [Locking](crate::locking): never blocks; the entry's write lock passes to the returned guard.
     ///
     /// ```
     /// use sharded_map::mapref::entry::Entry;
@@ -496,7 +496,7 @@ impl<'a, K, V> VacantEntry<'a, K, V> {
 
     /// The key that was passed to `entry`, given back.
     ///
-    /// Locking: never blocks; consumes the entry, releasing its shard's lock.
+    /// [Locking](crate::locking): never blocks; consumes the entry, releasing its shard's lock.
     ///
     /// ```
     /// use sharded_map::mapref::entry::Entry;
@@ -510,7 +510,7 @@ impl<'a, K, V> VacantEntry<'a, K, V> {
 
     /// The key that was passed to `entry`.
     ///
-    /// Locking: never blocks; the entry already holds its shard's write lock.
+    /// [Locking](crate::locking): never blocks; the entry already holds its shard's write lock.
     ///
     /// ```
     /// use sharded_map::mapref::entry::Entry;

@@ -26,7 +26,7 @@ use crate::ShardedMap;
 
 /// What [`ShardedMap::compute`] should do with an entry, decided by its closure.
 ///
-/// Locking: none (a plain value).
+/// [Locking](crate::locking): none (a plain value).
 ///
 /// ```
 /// use sharded_map::{Computed, Op, ShardedMap};
@@ -53,7 +53,7 @@ pub enum Op<V> {
 
 /// What [`ShardedMap::compute`] did.
 ///
-/// Locking: none (a plain value).
+/// [Locking](crate::locking): none (a plain value).
 ///
 /// ```
 /// use sharded_map::{Computed, Op, ShardedMap};
@@ -81,7 +81,7 @@ impl<K: Eq + Hash, V, S: BuildHasher> ShardedMap<K, V, S> {
     ///
     /// If `V::clone` panics, the lock is released and the map is unchanged.
     ///
-    /// Locking: takes the key's shard shared while the value is cloned (blocks while a writer
+    /// [Locking](crate::locking): takes the key's shard shared while the value is cloned (blocks while a writer
     /// holds it); see `docs/locking.md`.
     ///
     /// ```
@@ -110,7 +110,7 @@ impl<K: Eq + Hash, V, S: BuildHasher> ShardedMap<K, V, S> {
     /// If `f` panics, the changes it made so far stay, the lock is released and the panic
     /// continues.
     ///
-    /// Locking: takes the key's shard exclusively while `f` runs; other threads' calls on that
+    /// [Locking](crate::locking): takes the key's shard exclusively while `f` runs; other threads' calls on that
     /// shard wait for `f`. `f` must not call this map (see `docs/locking.md`).
     ///
     /// ```
@@ -145,7 +145,7 @@ impl<K: Eq + Hash, V, S: BuildHasher> ShardedMap<K, V, S> {
     /// If `f` or `V::clone` panics, nothing is inserted, the lock is released and the panic
     /// continues (the next caller for that key runs its own `f`).
     ///
-    /// Locking: a hit holds the key's shard shared while the value is cloned. A miss holds it
+    /// [Locking](crate::locking): a hit holds the key's shard shared while the value is cloned. A miss holds it
     /// **exclusively while `f` runs**: every other call that needs that shard (reads included,
     /// on any key of that shard) waits until `f` returns, so keep `f` short, or compute the value
     /// outside and use [`entry`](Self::entry)`.or_insert`. `f` must not call this map (see
@@ -173,7 +173,7 @@ impl<K: Eq + Hash, V, S: BuildHasher> ShardedMap<K, V, S> {
     /// Like [`get_or_insert_with`](Self::get_or_insert_with), but `f` may fail: on `Err` nothing
     /// is inserted and the error is returned.
     ///
-    /// Locking: as for [`get_or_insert_with`](Self::get_or_insert_with): a miss holds the key's
+    /// [Locking](crate::locking): as for [`get_or_insert_with`](Self::get_or_insert_with): a miss holds the key's
     /// shard exclusively while `f` runs.
     ///
     /// ```
@@ -235,7 +235,7 @@ impl<K: Eq + Hash, V, S: BuildHasher> ShardedMap<K, V, S> {
     ///
     /// If `f` panics, the map is unchanged, the lock is released and the panic continues.
     ///
-    /// Locking: takes the key's shard exclusively while `f` runs; other threads' calls on that
+    /// [Locking](crate::locking): takes the key's shard exclusively while `f` runs; other threads' calls on that
     /// shard wait for `f`. `f` must not call this map (see `docs/locking.md`).
     ///
     /// ```
@@ -284,7 +284,7 @@ impl<K: Eq + Hash, V, S: BuildHasher> ShardedMap<K, V, S> {
     /// If `update` panics, the changes it made so far stay, the lock is released and the panic
     /// continues.
     ///
-    /// Locking: takes the key's shard exclusively while `update` runs. `update` must not call
+    /// [Locking](crate::locking): takes the key's shard exclusively while `update` runs. `update` must not call
     /// this map (see `docs/locking.md`).
     ///
     /// ```

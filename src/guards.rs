@@ -20,7 +20,7 @@ macro_rules! shared_accessors {
     ($t:ident) => {
         /// The entry's key.
         ///
-        /// Locking: never blocks; the guard already holds its shard's lock.
+        /// [Locking](crate::locking): never blocks; the guard already holds its shard's lock.
         ///
         /// ```
         /// let map = sharded_map::ShardedMap::new();
@@ -33,7 +33,7 @@ macro_rules! shared_accessors {
 
         /// The value (or the part of it this guard was mapped to).
         ///
-        /// Locking: never blocks; the guard already holds its shard's lock.
+        /// [Locking](crate::locking): never blocks; the guard already holds its shard's lock.
         ///
         /// ```
         /// let map = sharded_map::ShardedMap::new();
@@ -46,7 +46,7 @@ macro_rules! shared_accessors {
 
         /// The key and the value.
         ///
-        /// Locking: never blocks; the guard already holds its shard's lock.
+        /// [Locking](crate::locking): never blocks; the guard already holds its shard's lock.
         ///
         /// ```
         /// let map = sharded_map::ShardedMap::new();
@@ -63,7 +63,7 @@ macro_rules! mut_accessors {
     ($t:ident) => {
         /// The value, mutably.
         ///
-        /// Locking: never blocks; the guard already holds its shard's lock.
+        /// [Locking](crate::locking): never blocks; the guard already holds its shard's lock.
         ///
         /// ```
         /// let map = sharded_map::ShardedMap::new();
@@ -77,7 +77,7 @@ macro_rules! mut_accessors {
 
         /// The key, and the value mutably.
         ///
-        /// Locking: never blocks; the guard already holds its shard's lock.
+        /// [Locking](crate::locking): never blocks; the guard already holds its shard's lock.
         ///
         /// ```
         /// let map = sharded_map::ShardedMap::new();
@@ -132,7 +132,7 @@ macro_rules! guard_deref_mut {
 ///
 /// Holds the entry's shard locked shared until dropped. `!Send`.
 ///
-/// Locking: holds its key's shard shared until dropped. The same thread may still read (`get`, `iter`, ... on any key); a writing call that needs this shard deadlocks.
+/// [Locking](crate::locking): holds its key's shard shared until dropped. The same thread may still read (`get`, `iter`, ... on any key); a writing call that needs this shard deadlocks.
 ///
 /// ```
 /// let map = sharded_map::ShardedMap::new();
@@ -157,7 +157,7 @@ impl<'a, K, V> Ref<'a, K, V> {
 
     /// Narrows the guard to a part of the value.
     ///
-    /// Locking: never blocks; the lock passes to the returned guard (or stays with this one).
+    /// [Locking](crate::locking): never blocks; the lock passes to the returned guard (or stays with this one).
     ///
     /// ```
     /// let map = sharded_map::ShardedMap::new();
@@ -177,7 +177,7 @@ impl<'a, K, V> Ref<'a, K, V> {
 
     /// Narrows the guard to a part of the value if `f` finds one; otherwise gives it back.
     ///
-    /// Locking: never blocks; the lock passes to the returned guard (or stays with this one).
+    /// [Locking](crate::locking): never blocks; the lock passes to the returned guard (or stays with this one).
     ///
     /// ```
     /// let map = sharded_map::ShardedMap::new();
@@ -206,7 +206,7 @@ guard_traits!(Ref, V);
 ///
 /// Holds the entry's shard locked exclusively until dropped. `!Send`.
 ///
-/// Locking: holds its key's shard exclusively until dropped. Any call from the same thread that needs this shard deadlocks.
+/// [Locking](crate::locking): holds its key's shard exclusively until dropped. Any call from the same thread that needs this shard deadlocks.
 ///
 /// ```
 /// let map = sharded_map::ShardedMap::new();
@@ -233,7 +233,7 @@ impl<'a, K, V> RefMut<'a, K, V> {
     /// Turns the exclusive guard into a shared one without releasing the entry: no writer can
     /// get in between.
     ///
-    /// Locking: never blocks; afterwards other readers of the shard may proceed, writers still wait.
+    /// [Locking](crate::locking): never blocks; afterwards other readers of the shard may proceed, writers still wait.
     ///
     /// ```
     /// let map = sharded_map::ShardedMap::new();
@@ -246,7 +246,7 @@ impl<'a, K, V> RefMut<'a, K, V> {
 
     /// Narrows the guard to a part of the value.
     ///
-    /// Locking: never blocks; the lock passes to the returned guard (or stays with this one).
+    /// [Locking](crate::locking): never blocks; the lock passes to the returned guard (or stays with this one).
     ///
     /// ```
     /// let map = sharded_map::ShardedMap::new();
@@ -266,7 +266,7 @@ impl<'a, K, V> RefMut<'a, K, V> {
 
     /// Narrows the guard to a part of the value if `f` finds one; otherwise gives it back.
     ///
-    /// Locking: never blocks; the lock passes to the returned guard (or stays with this one).
+    /// [Locking](crate::locking): never blocks; the lock passes to the returned guard (or stays with this one).
     ///
     /// ```
     /// let map = sharded_map::ShardedMap::new();
@@ -293,7 +293,7 @@ guard_deref_mut!(RefMut, V);
 
 /// A shared guard on a part of one entry's value, from [`Ref::map`]. `!Send`.
 ///
-/// Locking: like [`Ref`]: holds the shard shared until dropped.
+/// [Locking](crate::locking): like [`Ref`]: holds the shard shared until dropped.
 ///
 /// ```
 /// let map = sharded_map::ShardedMap::new();
@@ -312,7 +312,7 @@ impl<'a, K, V, T: ?Sized> MappedRef<'a, K, V, T> {
 
     /// Narrows further.
     ///
-    /// Locking: never blocks; the lock passes to the returned guard (or stays with this one).
+    /// [Locking](crate::locking): never blocks; the lock passes to the returned guard (or stays with this one).
     ///
     /// ```
     /// let map = sharded_map::ShardedMap::new();
@@ -332,7 +332,7 @@ impl<'a, K, V, T: ?Sized> MappedRef<'a, K, V, T> {
 
     /// Narrows further if `f` finds a part; otherwise gives the guard back.
     ///
-    /// Locking: never blocks; the lock passes to the returned guard (or stays with this one).
+    /// [Locking](crate::locking): never blocks; the lock passes to the returned guard (or stays with this one).
     ///
     /// ```
     /// let map = sharded_map::ShardedMap::new();
@@ -373,7 +373,7 @@ impl<K, V, T: ?Sized + AsRef<U>, U: ?Sized> AsRef<U> for MappedRef<'_, K, V, T> 
 
 /// An exclusive guard on a part of one entry's value, from [`RefMut::map`]. `!Send`.
 ///
-/// Locking: like [`RefMut`]: holds the shard exclusively until dropped.
+/// [Locking](crate::locking): like [`RefMut`]: holds the shard exclusively until dropped.
 ///
 /// ```
 /// let map = sharded_map::ShardedMap::new();
@@ -394,7 +394,7 @@ impl<'a, K, V, T: ?Sized> MappedRefMut<'a, K, V, T> {
 
     /// Narrows further.
     ///
-    /// Locking: never blocks; the lock passes to the returned guard (or stays with this one).
+    /// [Locking](crate::locking): never blocks; the lock passes to the returned guard (or stays with this one).
     ///
     /// ```
     /// let map = sharded_map::ShardedMap::new();
@@ -414,7 +414,7 @@ impl<'a, K, V, T: ?Sized> MappedRefMut<'a, K, V, T> {
 
     /// Narrows further if `f` finds a part; otherwise gives the guard back.
     ///
-    /// Locking: never blocks; the lock passes to the returned guard (or stays with this one).
+    /// [Locking](crate::locking): never blocks; the lock passes to the returned guard (or stays with this one).
     ///
     /// ```
     /// let map = sharded_map::ShardedMap::new();
@@ -447,7 +447,7 @@ guard_deref_mut!(MappedRefMut<T>, T);
 /// It shares its shard's read lock with the iterator and the other items from that shard; the
 /// shard stays read-locked while any of them lives (so collecting items keeps shards locked).
 ///
-/// Locking: shares its shard's read lock with the iterator; the shard stays read-locked until the iterator has moved on and every item from that shard is dropped.
+/// [Locking](crate::locking): shares its shard's read lock with the iterator; the shard stays read-locked until the iterator has moved on and every item from that shard is dropped.
 ///
 /// ```
 /// let map = sharded_map::ShardedMap::new();
@@ -474,7 +474,7 @@ guard_traits!(RefMulti, V);
 /// [`ShardedMap::iter_mut`](crate::ShardedMap::iter_mut). Shares its shard's write lock with the
 /// iterator and the other items from that shard.
 ///
-/// Locking: shares its shard's write lock with the iterator; the shard stays write-locked until the iterator has moved on and every item from that shard is dropped.
+/// [Locking](crate::locking): shares its shard's write lock with the iterator; the shard stays write-locked until the iterator has moved on and every item from that shard is dropped.
 ///
 /// ```
 /// let map = sharded_map::ShardedMap::new();

@@ -34,7 +34,7 @@ impl<'a, K, V, I: Iterator> ShardWalk<'a, K, V, I> {
 
 /// An iterator over the entries of a [`ShardedMap`], yielding [`RefMulti`] guards.
 ///
-/// Locking: holds the current shard's lock shared (see [`ShardedMap::iter`]).
+/// [Locking](crate::locking): holds the current shard's lock shared (see [`ShardedMap::iter`]).
 ///
 /// ```
 /// let map = sharded_map::ShardedMap::new();
@@ -84,7 +84,7 @@ impl<K, V> fmt::Debug for Iter<'_, K, V> {
 /// An iterator over the entries of a [`ShardedMap`] with mutable access, yielding
 /// [`RefMutMulti`] guards.
 ///
-/// Locking: holds the current shard's lock exclusively (see [`ShardedMap::iter_mut`]).
+/// [Locking](crate::locking): holds the current shard's lock exclusively (see [`ShardedMap::iter_mut`]).
 ///
 /// ```
 /// let map = sharded_map::ShardedMap::new();
@@ -134,7 +134,7 @@ impl<K, V> fmt::Debug for IterMut<'_, K, V> {
 
 /// An iterator that moves the entries out of a [`ShardedMap`]; from `map.into_iter()`.
 ///
-/// Locking: none (the map is owned).
+/// [Locking](crate::locking): none (the map is owned).
 ///
 /// ```
 /// let map = sharded_map::ShardedMap::new();

@@ -96,7 +96,7 @@ pub mod __internal {
 
 /// The default hasher: [`ahash::RandomState`].
 ///
-/// Locking: none.
+/// [Locking](crate::locking): none.
 pub type RandomState = ahash::RandomState;
 
 pub use equivalent::Equivalent;
@@ -137,6 +137,9 @@ pub mod setref {
 }
 
 pub mod iter;
+
+#[doc = include_str!("../docs/locking.md")]
+pub mod locking {}
 
 /// Iterators over a [`ShardedSet`].
 pub mod iter_set {

@@ -129,7 +129,7 @@ type SlotBlock = CachePadded<[AtomicU8; SLOTS_PER_BLOCK]>;
 ///
 /// Size: rows x ceil(locks / 64) x 128 bytes (512 bytes for 8 shards on a 2-core machine).
 ///
-/// Locking: none (the slots are part of the locks' state).
+/// [Locking](crate::locking): none (the slots are part of the locks' state).
 pub struct ReaderSlots {
     blocks: Box<[SlotBlock]>,
     row_mask: usize,
@@ -142,7 +142,7 @@ pub struct ReaderSlots {
 impl ReaderSlots {
     /// Slots for `locks` locks, with the default number of rows (about twice the core count).
     ///
-    /// Locking: none.
+    /// [Locking](crate::locking): none.
     pub fn new(locks: usize) -> Self {
         let rows = reader_rows();
         let blocks_per_row = locks.div_ceil(SLOTS_PER_BLOCK).max(1);
@@ -163,7 +163,7 @@ impl ReaderSlots {
     /// # Panics
     /// If `index` is not below the `locks` the table was made for (checked in debug builds).
     ///
-    /// Locking: none.
+    /// [Locking](crate::locking): none.
     #[inline]
     pub fn of(&self, index: usize) -> Slots<'_> {
         debug_assert!(index < self.blocks_per_row * SLOTS_PER_BLOCK);
@@ -187,7 +187,7 @@ impl core::fmt::Debug for ReaderSlots {
 
 /// The reader slots of one lock: its byte in every row of a [`ReaderSlots`] table.
 ///
-/// Locking: none.
+/// [Locking](crate::locking): none.
 #[derive(Clone, Copy, Debug)]
 pub struct Slots<'a> {
     table: &'a ReaderSlots,
@@ -230,7 +230,7 @@ impl<'a> Slots<'a> {
 /// One shared hold of a [`RawRwLock`]: through a reader slot or through the word. Give it back
 /// with [`RawRwLock::unlock_shared`].
 ///
-/// Locking: owns a shared hold.
+/// [Locking](crate::locking): owns a shared hold.
 #[must_use = "a shared hold must be given back with `unlock_shared`"]
 #[derive(Debug)]
 pub struct ReadHold<'a>(Option<&'a AtomicU8>);
@@ -238,7 +238,7 @@ pub struct ReadHold<'a>(Option<&'a AtomicU8>);
 impl ReadHold<'_> {
     /// Whether the hold is through a reader slot (for tests and diagnostics).
     ///
-    /// Locking: none.
+    /// [Locking](crate::locking): none.
     pub fn is_slot(&self) -> bool {
         self.0.is_some()
     }
@@ -259,7 +259,7 @@ impl ReadHold<'_> {
 /// Every method that may take or revoke a slot takes the lock's [`Slots`]; a lock must always be
 /// used with the same ones.
 ///
-/// Locking: see the policy above.
+/// [Locking](crate::locking): see the policy above.
 #[derive(Debug)]
 pub struct RawRwLock {
     state: AtomicUsize,
@@ -278,14 +278,14 @@ impl Default for RawRwLock {
 impl RawRwLock {
     /// A new, unlocked lock; readers use the word until a run of `BIAS_AFTER` reads.
     ///
-    /// Locking: none.
+    /// [Locking](crate::locking): none.
     pub fn new() -> Self {
         Self::with_bias(false)
     }
 
     /// A new, unlocked lock; with `bias`, readers use their slots from the start.
     ///
-    /// Locking: none.
+    /// [Locking](crate::locking): none.
     pub fn with_bias(bias: bool) -> Self {
         Self {
             state: AtomicUsize::new(if bias { BIAS } else { 0 }),
@@ -314,7 +314,7 @@ impl RawRwLock {
 
     /// Takes the lock shared, blocking while a writer holds it.
     ///
-    /// Locking: blocks while a writer holds the lock.
+    /// [Locking](crate::locking): blocks while a writer holds the lock.
     #[inline]
     pub fn lock_shared<'s>(&self, slots: Slots<'s>) -> ReadHold<'s> {
         if let Some(slot) = self.try_lock_shared_slot(slots) {
@@ -331,7 +331,7 @@ impl RawRwLock {
 
     /// Takes the lock shared if no writer holds it; never blocks.
     ///
-    /// Locking: never blocks.
+    /// [Locking](crate::locking): never blocks.
     #[inline]
     pub fn try_lock_shared<'s>(&self, slots: Slots<'s>) -> Option<ReadHold<'s>> {
         if let Some(slot) = self.try_lock_shared_slot(slots) {
@@ -407,7 +407,7 @@ impl RawRwLock {
 
     /// Takes the lock exclusively, blocking while anyone holds it.
     ///
-    /// Locking: blocks while anyone holds the lock.
+    /// [Locking](crate::locking): blocks while anyone holds the lock.
     #[inline]
     pub fn lock_exclusive(&self, slots: Slots<'_>) {
         // The word of a shard that only writers touched since the last write is 0: one CAS, as
@@ -437,7 +437,7 @@ impl RawRwLock {
 
     /// Takes the lock exclusively if nobody holds it; never blocks.
     ///
-    /// Locking: never blocks.
+    /// [Locking](crate::locking): never blocks.
     #[inline]
     pub fn try_lock_exclusive(&self, slots: Slots<'_>) -> bool {
         let mut state = self.state.load(Ordering::Relaxed);

@@ -183,7 +183,7 @@ impl<K: Eq + Hash, V> ShardedMap<K, V, RandomState> {
     /// The default shard count is `(available_parallelism * 4).next_power_of_two()`, computed
     /// once per process.
     ///
-    /// Locking: none.
+    /// [Locking](crate::locking): none.
     ///
     /// ```
     /// let map: sharded_map::ShardedMap<u32, &str> = sharded_map::ShardedMap::new();
@@ -198,7 +198,7 @@ impl<K: Eq + Hash, V> ShardedMap<K, V, RandomState> {
     ///
     /// Panics if the capacity overflows.
     ///
-    /// Locking: none.
+    /// [Locking](crate::locking): none.
     ///
     /// ```
     /// let map: sharded_map::ShardedMap<u32, u32> = sharded_map::ShardedMap::with_capacity(1000);
@@ -213,7 +213,7 @@ impl<K: Eq + Hash, V> ShardedMap<K, V, RandomState> {
     /// # Panics
     /// If `shard_amount` is not a power of two at least 2; the message names the value.
     ///
-    /// Locking: none.
+    /// [Locking](crate::locking): none.
     ///
     /// ```
     /// let map: sharded_map::ShardedMap<u32, u32> = sharded_map::ShardedMap::with_shard_amount(8);
@@ -228,7 +228,7 @@ impl<K: Eq + Hash, V> ShardedMap<K, V, RandomState> {
     /// # Panics
     /// If `shard_amount` is not a power of two at least 2, or the capacity overflows.
     ///
-    /// Locking: none.
+    /// [Locking](crate::locking): none.
     ///
     /// ```
     /// let map: sharded_map::ShardedMap<u32, u32> =
@@ -248,7 +248,7 @@ impl<K: Eq + Hash, V> ShardedMap<K, V, RandomState> {
 impl<K, V, S> ShardedMap<K, V, S> {
     /// Creates an empty map that hashes with `hasher`.
     ///
-    /// Locking: none.
+    /// [Locking](crate::locking): none.
     ///
     /// ```
     /// use std::collections::hash_map::RandomState;
@@ -265,7 +265,7 @@ impl<K, V, S> ShardedMap<K, V, S> {
     ///
     /// Panics if the capacity overflows.
     ///
-    /// Locking: none.
+    /// [Locking](crate::locking): none.
     ///
     /// ```
     /// use std::collections::hash_map::RandomState;
@@ -286,7 +286,7 @@ impl<K, V, S> ShardedMap<K, V, S> {
     /// # Panics
     /// If `shard_amount` is not a power of two at least 2.
     ///
-    /// Locking: none.
+    /// [Locking](crate::locking): none.
     ///
     /// ```
     /// use std::collections::hash_map::RandomState;
@@ -304,7 +304,7 @@ impl<K, V, S> ShardedMap<K, V, S> {
     /// # Panics
     /// If `shard_amount` is not a power of two at least 2, or the capacity overflows.
     ///
-    /// Locking: none.
+    /// [Locking](crate::locking): none.
     ///
     /// ```
     /// use std::collections::hash_map::RandomState;
@@ -359,7 +359,7 @@ impl<K, V, S> ShardedMap<K, V, S> {
 
     /// The hasher the map was built with.
     ///
-    /// Locking: none.
+    /// [Locking](crate::locking): none.
     ///
     /// ```
     /// let map: sharded_map::ShardedMap<u32, u32> = sharded_map::ShardedMap::new();
@@ -371,7 +371,7 @@ impl<K, V, S> ShardedMap<K, V, S> {
 
     /// The number of shards (a power of two, at least 2).
     ///
-    /// Locking: none.
+    /// [Locking](crate::locking): none.
     ///
     /// ```
     /// let map: sharded_map::ShardedMap<u32, u32> = sharded_map::ShardedMap::with_shard_amount(4);
@@ -387,7 +387,7 @@ impl<K, V, S> ShardedMap<K, V, S> {
     /// # Panics
     /// If `index >= self.shard_amount()`.
     ///
-    /// Locking: none.
+    /// [Locking](crate::locking): none.
     ///
     /// ```
     /// let map = sharded_map::ShardedMap::with_shard_amount(4);
@@ -403,7 +403,7 @@ impl<K, V, S> ShardedMap<K, V, S> {
     /// under their lock. Exact when no write is in progress; under concurrent writes each shard
     /// is counted at some moment during the call.
     ///
-    /// Locking: none; never blocks.
+    /// [Locking](crate::locking): none; never blocks.
     ///
     /// ```
     /// let map = sharded_map::ShardedMap::new();
@@ -417,7 +417,7 @@ impl<K, V, S> ShardedMap<K, V, S> {
 
     /// Whether the map has no entries (see [`len`](Self::len) for the guarantee).
     ///
-    /// Locking: none; never blocks.
+    /// [Locking](crate::locking): none; never blocks.
     ///
     /// ```
     /// let map = sharded_map::ShardedMap::<u8, u8>::new();
@@ -429,7 +429,7 @@ impl<K, V, S> ShardedMap<K, V, S> {
 
     /// Which shard a hash from [`hash_usize`](Self::hash_usize) belongs to.
     ///
-    /// Locking: none.
+    /// [Locking](crate::locking): none.
     ///
     /// ```
     /// let map: sharded_map::ShardedMap<&str, u32> = sharded_map::ShardedMap::new();
@@ -498,7 +498,7 @@ impl<K, V, S> ShardedMap<K, V, S> {
     /// Removes every entry. Capacity is kept. Values are dropped under each shard's lock, one
     /// shard at a time.
     ///
-    /// Locking: takes each shard's lock exclusively in turn; blocks while another thread holds a
+    /// [Locking](crate::locking): takes each shard's lock exclusively in turn; blocks while another thread holds a
     /// guard on that shard; deadlocks if the calling thread holds any guard on this map.
     ///
     /// ```
@@ -518,7 +518,7 @@ impl<K, V, S> ShardedMap<K, V, S> {
 
     /// The number of entries the map can hold before some shard must grow (the sum over shards).
     ///
-    /// Locking: takes each shard's lock shared in turn.
+    /// [Locking](crate::locking): takes each shard's lock shared in turn.
     ///
     /// ```
     /// let map: sharded_map::ShardedMap<u32, u32> = sharded_map::ShardedMap::with_capacity(100);
@@ -533,7 +533,7 @@ impl<K, V, S> ShardedMap<K, V, S> {
     /// An iterator over all entries. Each shard is read-locked while the iterator, or any item
     /// it yielded from that shard, is alive; shards are visited one after another.
     ///
-    /// Locking: takes each shard's lock shared in turn; blocks while a writer holds the shard it
+    /// [Locking](crate::locking): takes each shard's lock shared in turn; blocks while a writer holds the shard it
     /// reaches; deadlocks if the calling thread holds a [`RefMut`] or [`Entry`] on this map.
     ///
     /// ```
@@ -551,7 +551,7 @@ impl<K, V, S> ShardedMap<K, V, S> {
     /// An iterator over all entries with mutable access to the values. Each shard is
     /// write-locked while the iterator, or any item it yielded from that shard, is alive.
     ///
-    /// Locking: takes each shard's lock exclusively in turn; blocks while another thread holds a
+    /// [Locking](crate::locking): takes each shard's lock exclusively in turn; blocks while another thread holds a
     /// guard on the shard it reaches; deadlocks if the calling thread holds any guard on this
     /// map.
     ///
@@ -573,7 +573,7 @@ impl<K, V, S> ShardedMap<K, V, S> {
     /// If `f` panics, the entries already visited keep the verdicts given, the rest stay, and
     /// the shard's lock is released.
     ///
-    /// Locking: takes each shard's lock exclusively in turn; `f` runs under that lock, so it must
+    /// [Locking](crate::locking): takes each shard's lock exclusively in turn; `f` runs under that lock, so it must
     /// not call back into this map for a key in the same shard (deadlock).
     ///
     /// ```
@@ -596,7 +596,7 @@ impl<K, V, S> ShardedMap<K, V, S> {
     /// `f`), every other entry stays, the locks are released and the panic continues. (DashMap
     /// aborts the process here.)
     ///
-    /// Locking: takes each shard's lock exclusively in turn; `f` runs under that lock.
+    /// [Locking](crate::locking): takes each shard's lock exclusively in turn; `f` runs under that lock.
     ///
     /// ```
     /// let map = sharded_map::ShardedMap::new();
@@ -615,7 +615,7 @@ impl<K, V, S> ShardedMap<K, V, S> {
 
     /// Consumes the map into a [`ReadOnlyView`], which reads without any locking.
     ///
-    /// Locking: none (the map is owned, so no guard can exist).
+    /// [Locking](crate::locking): none (the map is owned, so no guard can exist).
     ///
     /// ```
     /// let map = sharded_map::ShardedMap::new();
@@ -645,7 +645,7 @@ impl<K: Eq + Hash, V, S: BuildHasher> ShardedMap<K, V, S> {
     /// The hash the map uses for `item`, as a `usize` (the mixed hash; see
     /// [`determine_shard`](Self::determine_shard)).
     ///
-    /// Locking: none.
+    /// [Locking](crate::locking): none.
     ///
     /// ```
     /// let map: sharded_map::ShardedMap<u32, u32> = sharded_map::ShardedMap::new();
@@ -657,7 +657,7 @@ impl<K: Eq + Hash, V, S: BuildHasher> ShardedMap<K, V, S> {
 
     /// Which shard `key` lives in.
     ///
-    /// Locking: none.
+    /// [Locking](crate::locking): none.
     ///
     /// ```
     /// let map: sharded_map::ShardedMap<u32, u32> = sharded_map::ShardedMap::with_shard_amount(4);
@@ -670,7 +670,7 @@ impl<K: Eq + Hash, V, S: BuildHasher> ShardedMap<K, V, S> {
     /// Inserts `key` with `value`. If the key was present, its value is replaced and the old one
     /// returned; the stored key is kept (the new `key` is dropped).
     ///
-    /// Locking: takes the key's shard exclusively; blocks while another thread holds a guard on
+    /// [Locking](crate::locking): takes the key's shard exclusively; blocks while another thread holds a guard on
     /// that shard; deadlocks if the calling thread holds any guard on that shard.
     ///
     /// ```
@@ -687,7 +687,7 @@ impl<K: Eq + Hash, V, S: BuildHasher> ShardedMap<K, V, S> {
 
     /// Removes `key`, returning the stored key and value.
     ///
-    /// Locking: takes the key's shard exclusively (see [`insert`](Self::insert)).
+    /// [Locking](crate::locking): takes the key's shard exclusively (see [`insert`](Self::insert)).
     ///
     /// ```
     /// let map = sharded_map::ShardedMap::new();
@@ -704,7 +704,7 @@ impl<K: Eq + Hash, V, S: BuildHasher> ShardedMap<K, V, S> {
     ///
     /// If `f` panics, the entry stays and the lock is released.
     ///
-    /// Locking: takes the key's shard exclusively; `f` runs under that lock.
+    /// [Locking](crate::locking): takes the key's shard exclusively; `f` runs under that lock.
     ///
     /// ```
     /// let map = sharded_map::ShardedMap::new();
@@ -725,7 +725,7 @@ impl<K: Eq + Hash, V, S: BuildHasher> ShardedMap<K, V, S> {
     ///
     /// If `f` panics, the entry stays (with any change `f` made) and the lock is released.
     ///
-    /// Locking: takes the key's shard exclusively; `f` runs under that lock.
+    /// [Locking](crate::locking): takes the key's shard exclusively; `f` runs under that lock.
     ///
     /// ```
     /// let map = sharded_map::ShardedMap::new();
@@ -763,7 +763,7 @@ impl<K: Eq + Hash, V, S: BuildHasher> ShardedMap<K, V, S> {
 
     /// A shared guard on `key`'s entry, or `None`.
     ///
-    /// Locking: takes the key's shard shared until the guard drops; blocks while a writer holds
+    /// [Locking](crate::locking): takes the key's shard shared until the guard drops; blocks while a writer holds
     /// it; deadlocks if the calling thread holds a [`RefMut`], [`Entry`] or `iter_mut` item on
     /// that shard. Holding other [`Ref`]s is fine (reader-preferring lock).
     ///
@@ -785,7 +785,7 @@ impl<K: Eq + Hash, V, S: BuildHasher> ShardedMap<K, V, S> {
 
     /// An exclusive guard on `key`'s entry, or `None`.
     ///
-    /// Locking: takes the key's shard exclusively until the guard drops; blocks while another
+    /// [Locking](crate::locking): takes the key's shard exclusively until the guard drops; blocks while another
     /// thread holds a guard on it; deadlocks if the calling thread holds any guard on that shard.
     ///
     /// ```
@@ -806,7 +806,7 @@ impl<K: Eq + Hash, V, S: BuildHasher> ShardedMap<K, V, S> {
     /// Like [`get`](Self::get), but never blocks: [`TryResult::Locked`] if a writer holds the
     /// shard.
     ///
-    /// Locking: never blocks.
+    /// [Locking](crate::locking): never blocks.
     ///
     /// ```
     /// let map = sharded_map::ShardedMap::new();
@@ -830,7 +830,7 @@ impl<K: Eq + Hash, V, S: BuildHasher> ShardedMap<K, V, S> {
     /// Like [`get_mut`](Self::get_mut), but never blocks: [`TryResult::Locked`] if anyone holds
     /// the shard.
     ///
-    /// Locking: never blocks.
+    /// [Locking](crate::locking): never blocks.
     ///
     /// ```
     /// let map = sharded_map::ShardedMap::new();
@@ -857,7 +857,7 @@ impl<K: Eq + Hash, V, S: BuildHasher> ShardedMap<K, V, S> {
 
     /// Whether `key` is present.
     ///
-    /// Locking: takes the key's shard shared for the call (see [`get`](Self::get)).
+    /// [Locking](crate::locking): takes the key's shard shared for the call (see [`get`](Self::get)).
     ///
     /// ```
     /// let map = sharded_map::ShardedMap::new();
@@ -874,7 +874,7 @@ impl<K: Eq + Hash, V, S: BuildHasher> ShardedMap<K, V, S> {
 
     /// Calls `f` on `key`'s entry, if present, and returns its result; no guard escapes.
     ///
-    /// Locking: takes the key's shard shared while `f` runs (see [`get`](Self::get)).
+    /// [Locking](crate::locking): takes the key's shard shared while `f` runs (see [`get`](Self::get)).
     ///
     /// ```
     /// let map = sharded_map::ShardedMap::new();
@@ -899,7 +899,7 @@ impl<K: Eq + Hash, V, S: BuildHasher> ShardedMap<K, V, S> {
     /// If `f` panics, the entry is removed (its value was moved into `f`), the lock is released
     /// and the panic continues. (DashMap aborts the process here.)
     ///
-    /// Locking: takes the key's shard exclusively while `f` runs.
+    /// [Locking](crate::locking): takes the key's shard exclusively while `f` runs.
     ///
     /// ```
     /// let map = sharded_map::ShardedMap::new();
@@ -922,7 +922,7 @@ impl<K: Eq + Hash, V, S: BuildHasher> ShardedMap<K, V, S> {
 
     /// The entry for `key`, for in-place manipulation.
     ///
-    /// Locking: takes the key's shard exclusively until the entry (or the [`RefMut`] made from
+    /// [Locking](crate::locking): takes the key's shard exclusively until the entry (or the [`RefMut`] made from
     /// it) drops; blocks while another thread holds a guard on that shard; deadlocks if the
     /// calling thread holds any guard on that shard.
     ///
@@ -940,7 +940,7 @@ impl<K: Eq + Hash, V, S: BuildHasher> ShardedMap<K, V, S> {
 
     /// Like [`entry`](Self::entry), but `None` instead of blocking when anyone holds the shard.
     ///
-    /// Locking: never blocks.
+    /// [Locking](crate::locking): never blocks.
     ///
     /// ```
     /// let map = sharded_map::ShardedMap::with_shard_amount(2);
@@ -976,7 +976,7 @@ impl<K: Eq + Hash, V, S: BuildHasher> ShardedMap<K, V, S> {
 
     /// Shrinks every shard's table as much as possible.
     ///
-    /// Locking: takes each shard's lock exclusively in turn.
+    /// [Locking](crate::locking): takes each shard's lock exclusively in turn.
     ///
     /// ```
     /// let map = sharded_map::ShardedMap::with_capacity(10_000);
@@ -1000,7 +1000,7 @@ impl<K: Eq + Hash, V, S: BuildHasher> ShardedMap<K, V, S> {
     /// [`TryReserveError`] if the capacity overflows or the allocator fails; shards reserved
     /// before the failing one keep their new capacity.
     ///
-    /// Locking: takes each shard's lock exclusively in turn.
+    /// [Locking](crate::locking): takes each shard's lock exclusively in turn.
     ///
     /// ```
     /// let map: sharded_map::ShardedMap<u64, u64> = sharded_map::ShardedMap::new();
@@ -1058,7 +1058,7 @@ impl<K: Eq + Hash, V, S: BuildHasher> ShardedMap<K, V, S> {
 
 /// The error [`ShardedMap::try_reserve`] returns.
 ///
-/// Locking: none.
+/// [Locking](crate::locking): none.
 ///
 /// ```
 /// let map: sharded_map::ShardedMap<u64, u64> = sharded_map::ShardedMap::new();

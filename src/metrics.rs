@@ -13,7 +13,7 @@ impl<K: Eq + Hash, V, S: BuildHasher> ShardedMap<K, V, S> {
     /// The index of the shard that holds (or would hold) `key`, in `0..shard_amount()`. The
     /// same as DashMap's [`determine_map`](Self::determine_map), under a clearer name.
     ///
-    /// Locking: none (hashes the key).
+    /// [Locking](crate::locking): none (hashes the key).
     ///
     /// ```
     /// let map = sharded_map::ShardedMap::with_shard_amount(8);
@@ -29,7 +29,7 @@ impl<K: Eq + Hash, V, S: BuildHasher> ShardedMap<K, V, S> {
 
 /// One shard's counters, from [`ShardedMap::shard_metrics`] (feature `metrics`).
 ///
-/// Locking: none (a plain value).
+/// [Locking](crate::locking): none (a plain value).
 ///
 /// ```
 /// let map: sharded_map::ShardedMap<u32, u32> = sharded_map::ShardedMap::with_shard_amount(2);
@@ -59,7 +59,7 @@ impl<K, V, S> ShardedMap<K, V, S> {
     /// on shards, so more shards (`with_shard_amount`) or shorter guards help; `parks` mean
     /// guards are held long (a thread slept waiting).
     ///
-    /// Locking: none.
+    /// [Locking](crate::locking): none.
     ///
     /// ```
     /// use std::hash::{BuildHasher, Hasher};

@@ -16,7 +16,7 @@ use crate::{RandomState, ShardedMap};
 /// A concurrent hash set, sharded like [`ShardedMap`] (which it wraps, with `()` values). All
 /// locking rules of the map apply.
 ///
-/// Locking: as [`ShardedMap`]: each method's documentation says when it blocks.
+/// [Locking](crate::locking): as [`ShardedMap`]: each method's documentation says when it blocks.
 ///
 /// ```
 /// let set = sharded_map::ShardedSet::new();
@@ -31,7 +31,7 @@ pub struct ShardedSet<K, S = RandomState> {
 impl<K: Eq + Hash> ShardedSet<K, RandomState> {
     /// Creates an empty set.
     ///
-    /// Locking: none.
+    /// [Locking](crate::locking): none.
     ///
     /// ```
     /// let set: sharded_map::ShardedSet<u32> = sharded_map::ShardedSet::new();
@@ -45,7 +45,7 @@ impl<K: Eq + Hash> ShardedSet<K, RandomState> {
 
     /// Creates an empty set with room for `capacity` keys.
     ///
-    /// Locking: none.
+    /// [Locking](crate::locking): none.
     ///
     /// ```
     /// let set: sharded_map::ShardedSet<u32> = sharded_map::ShardedSet::with_capacity(10);
@@ -62,7 +62,7 @@ impl<K: Eq + Hash> ShardedSet<K, RandomState> {
     /// # Panics
     /// If `shard_amount` is not a power of two at least 2.
     ///
-    /// Locking: none.
+    /// [Locking](crate::locking): none.
     ///
     /// ```
     /// let set: sharded_map::ShardedSet<u32> = sharded_map::ShardedSet::with_shard_amount(4);
@@ -96,7 +96,7 @@ impl<K, S> ShardedSet<K, S> {
 
     /// Creates an empty set that hashes with `hasher`.
     ///
-    /// Locking: none.
+    /// [Locking](crate::locking): none.
     ///
     /// ```
     /// use std::collections::hash_map::RandomState;
@@ -111,7 +111,7 @@ impl<K, S> ShardedSet<K, S> {
 
     /// Creates an empty set with room for `capacity` keys that hashes with `hasher`.
     ///
-    /// Locking: none.
+    /// [Locking](crate::locking): none.
     ///
     /// ```
     /// use std::collections::hash_map::RandomState;
@@ -130,7 +130,7 @@ impl<K, S> ShardedSet<K, S> {
     /// # Panics
     /// If `shard_amount` is not a power of two at least 2.
     ///
-    /// Locking: none.
+    /// [Locking](crate::locking): none.
     ///
     /// ```
     /// use std::collections::hash_map::RandomState;
@@ -146,7 +146,7 @@ impl<K, S> ShardedSet<K, S> {
 
     /// The hasher.
     ///
-    /// Locking: none.
+    /// [Locking](crate::locking): none.
     ///
     /// ```
     /// let set: sharded_map::ShardedSet<u32> = sharded_map::ShardedSet::new();
@@ -158,7 +158,7 @@ impl<K, S> ShardedSet<K, S> {
 
     /// The number of shards.
     ///
-    /// Locking: none.
+    /// [Locking](crate::locking): none.
     ///
     /// ```
     /// let set: sharded_map::ShardedSet<u32> = sharded_map::ShardedSet::with_shard_amount(8);
@@ -170,7 +170,7 @@ impl<K, S> ShardedSet<K, S> {
 
     /// Which shard a hash from [`hash_usize`](Self::hash_usize) belongs to.
     ///
-    /// Locking: none.
+    /// [Locking](crate::locking): none.
     ///
     /// ```
     /// let set: sharded_map::ShardedSet<u32> = sharded_map::ShardedSet::new();
@@ -182,7 +182,7 @@ impl<K, S> ShardedSet<K, S> {
 
     /// The number of keys, without locking (see [`ShardedMap::len`]).
     ///
-    /// Locking: none; never blocks.
+    /// [Locking](crate::locking): none; never blocks.
     ///
     /// ```
     /// let set = sharded_map::ShardedSet::new();
@@ -195,7 +195,7 @@ impl<K, S> ShardedSet<K, S> {
 
     /// Whether the set is empty, without locking.
     ///
-    /// Locking: none; never blocks.
+    /// [Locking](crate::locking): none; never blocks.
     ///
     /// ```
     /// let set: sharded_map::ShardedSet<u32> = sharded_map::ShardedSet::new();
@@ -207,7 +207,7 @@ impl<K, S> ShardedSet<K, S> {
 
     /// Removes every key.
     ///
-    /// Locking: each shard exclusively in turn.
+    /// [Locking](crate::locking): each shard exclusively in turn.
     ///
     /// ```
     /// let set = sharded_map::ShardedSet::new();
@@ -222,7 +222,7 @@ impl<K, S> ShardedSet<K, S> {
 
     /// The total capacity.
     ///
-    /// Locking: each shard shared in turn.
+    /// [Locking](crate::locking): each shard shared in turn.
     ///
     /// ```
     /// let set: sharded_map::ShardedSet<u32> = sharded_map::ShardedSet::with_capacity(4);
@@ -235,7 +235,7 @@ impl<K, S> ShardedSet<K, S> {
 
     /// Keeps only the keys for which `f` returns `true`.
     ///
-    /// Locking: each shard exclusively in turn; `f` runs under the lock.
+    /// [Locking](crate::locking): each shard exclusively in turn; `f` runs under the lock.
     ///
     /// ```
     /// let set = sharded_map::ShardedSet::new();
@@ -250,7 +250,7 @@ impl<K, S> ShardedSet<K, S> {
 
     /// An iterator over the keys, yielding guards (see [`ShardedMap::iter`]).
     ///
-    /// Locking: takes each shard's lock shared in turn (see [`ShardedMap::iter`]).
+    /// [Locking](crate::locking): takes each shard's lock shared in turn (see [`ShardedMap::iter`]).
     ///
     /// ```
     /// let set = sharded_map::ShardedSet::new();
@@ -268,7 +268,7 @@ impl<K, S> ShardedSet<K, S> {
 impl<K: Eq + Hash, S: BuildHasher> ShardedSet<K, S> {
     /// The hash the set uses for `item`.
     ///
-    /// Locking: none.
+    /// [Locking](crate::locking): none.
     ///
     /// ```
     /// let set: sharded_map::ShardedSet<u32> = sharded_map::ShardedSet::new();
@@ -280,7 +280,7 @@ impl<K: Eq + Hash, S: BuildHasher> ShardedSet<K, S> {
 
     /// Which shard `key` lives in.
     ///
-    /// Locking: none.
+    /// [Locking](crate::locking): none.
     ///
     /// ```
     /// let set: sharded_map::ShardedSet<u32> = sharded_map::ShardedSet::with_shard_amount(2);
@@ -292,7 +292,7 @@ impl<K: Eq + Hash, S: BuildHasher> ShardedSet<K, S> {
 
     /// Adds `key`; `true` if it was not present (an existing key is kept).
     ///
-    /// Locking: the key's shard exclusively (see [`ShardedMap::insert`]).
+    /// [Locking](crate::locking): the key's shard exclusively (see [`ShardedMap::insert`]).
     ///
     /// ```
     /// let set = sharded_map::ShardedSet::new();
@@ -306,7 +306,7 @@ impl<K: Eq + Hash, S: BuildHasher> ShardedSet<K, S> {
 
     /// Removes `key`, returning the stored key.
     ///
-    /// Locking: the key's shard exclusively.
+    /// [Locking](crate::locking): the key's shard exclusively.
     ///
     /// ```
     /// let set = sharded_map::ShardedSet::new();
@@ -320,7 +320,7 @@ impl<K: Eq + Hash, S: BuildHasher> ShardedSet<K, S> {
 
     /// Removes `key` if `f` returns `true` for it.
     ///
-    /// Locking: the key's shard exclusively; `f` runs under the lock.
+    /// [Locking](crate::locking): the key's shard exclusively; `f` runs under the lock.
     ///
     /// ```
     /// let set = sharded_map::ShardedSet::new();
@@ -339,7 +339,7 @@ impl<K: Eq + Hash, S: BuildHasher> ShardedSet<K, S> {
 
     /// A guard on the stored key, or `None`.
     ///
-    /// Locking: the key's shard shared until the guard drops (see [`ShardedMap::get`]).
+    /// [Locking](crate::locking): the key's shard shared until the guard drops (see [`ShardedMap::get`]).
     ///
     /// ```
     /// let set = sharded_map::ShardedSet::new();
@@ -353,7 +353,7 @@ impl<K: Eq + Hash, S: BuildHasher> ShardedSet<K, S> {
 
     /// Whether `key` is present.
     ///
-    /// Locking: the key's shard shared for the call.
+    /// [Locking](crate::locking): the key's shard shared for the call.
     ///
     /// ```
     /// let set = sharded_map::ShardedSet::new();
@@ -367,7 +367,7 @@ impl<K: Eq + Hash, S: BuildHasher> ShardedSet<K, S> {
 
     /// Shrinks every shard as much as possible.
     ///
-    /// Locking: each shard exclusively in turn.
+    /// [Locking](crate::locking): each shard exclusively in turn.
     ///
     /// ```
     /// let set: sharded_map::ShardedSet<u32> = sharded_map::ShardedSet::with_capacity(1000);
@@ -457,7 +457,7 @@ impl<'a, K, S> IntoIterator for &'a ShardedSet<K, S> {
 
 /// A shared guard on one key of a [`ShardedSet`], from [`ShardedSet::get`]. `!Send`.
 ///
-/// Locking: holds the key's shard shared until dropped (see [`Ref`]).
+/// [Locking](crate::locking): holds the key's shard shared until dropped (see [`Ref`]).
 ///
 /// ```
 /// let set = sharded_map::ShardedSet::new();
@@ -472,7 +472,7 @@ pub struct SetRef<'a, K> {
 impl<K> SetRef<'_, K> {
     /// The stored key.
     ///
-    /// Locking: never blocks; the guard already holds its shard's lock.
+    /// [Locking](crate::locking): never blocks; the guard already holds its shard's lock.
     ///
     /// ```
     /// let set = sharded_map::ShardedSet::new();
@@ -499,7 +499,7 @@ impl<K: fmt::Debug> fmt::Debug for SetRef<'_, K> {
 
 /// A shared guard on one key, yielded by [`ShardedSet::iter`].
 ///
-/// Locking: shares its shard's read lock with the iterator (see [`RefMulti`]).
+/// [Locking](crate::locking): shares its shard's read lock with the iterator (see [`RefMulti`]).
 ///
 /// ```
 /// let set = sharded_map::ShardedSet::new();
@@ -521,7 +521,7 @@ impl<'a, K> SetRefMulti<'a, K> {
 
     /// The stored key.
     ///
-    /// Locking: never blocks; the guard already holds its shard's lock.
+    /// [Locking](crate::locking): never blocks; the guard already holds its shard's lock.
     ///
     /// ```
     /// let set = sharded_map::ShardedSet::new();
@@ -548,7 +548,7 @@ impl<K: fmt::Debug> fmt::Debug for SetRefMulti<'_, K> {
 
 /// An iterator over a [`ShardedSet`]'s keys, yielding guards.
 ///
-/// Locking: holds the current shard's lock shared (see [`ShardedMap::iter`]).
+/// [Locking](crate::locking): holds the current shard's lock shared (see [`ShardedMap::iter`]).
 ///
 /// ```
 /// let set = sharded_map::ShardedSet::new();
@@ -577,7 +577,7 @@ impl<K> fmt::Debug for SetIter<'_, K> {
 
 /// An iterator that moves the keys out of a [`ShardedSet`].
 ///
-/// Locking: none (the set is owned).
+/// [Locking](crate::locking): none (the set is owned).
 ///
 /// ```
 /// let set = sharded_map::ShardedSet::new();

@@ -3,7 +3,7 @@
 
 /// The result of a `try_get` / `try_get_mut`: the guard, or why there is none.
 ///
-/// Locking: none; a `Present` guard holds its shard's lock like any guard.
+/// [Locking](crate::locking): none; a `Present` guard holds its shard's lock like any guard.
 ///
 /// ```
 /// use sharded_map::{ShardedMap, TryResult};
@@ -25,7 +25,7 @@ pub enum TryResult<R> {
 impl<R> TryResult<R> {
     /// Whether this is `Present`.
     ///
-    /// Locking: none.
+    /// [Locking](crate::locking): none.
     ///
     /// ```
     /// let map = sharded_map::ShardedMap::new();
@@ -38,7 +38,7 @@ impl<R> TryResult<R> {
 
     /// Whether this is `Absent`.
     ///
-    /// Locking: none.
+    /// [Locking](crate::locking): none.
     ///
     /// ```
     /// let map = sharded_map::ShardedMap::<i32, i32>::new();
@@ -50,7 +50,7 @@ impl<R> TryResult<R> {
 
     /// Whether this is `Locked`.
     ///
-    /// Locking: none.
+    /// [Locking](crate::locking): none.
     ///
     /// ```
     /// let map = sharded_map::ShardedMap::new();
@@ -68,7 +68,7 @@ impl<R> TryResult<R> {
     /// # Panics
     /// If this is `Absent` or `Locked`; the message says which.
     ///
-    /// Locking: none.
+    /// [Locking](crate::locking): none.
     ///
     /// ```
     /// let map = sharded_map::ShardedMap::new();
@@ -86,7 +86,7 @@ impl<R> TryResult<R> {
 
     /// The guard if present.
     ///
-    /// Locking: none.
+    /// [Locking](crate::locking): none.
     ///
     /// ```
     /// let map = sharded_map::ShardedMap::<i32, i32>::new();

@@ -14,7 +14,7 @@ use crate::ShardedMap;
 /// number of threads can read through `&ReadOnlyView` with no cache-line traffic. From
 /// [`ShardedMap::into_read_only`]; [`into_inner`](Self::into_inner) gives the map back.
 ///
-/// Locking: none: a `ReadOnlyView` owns plain tables and never locks or writes shared memory.
+/// [Locking](crate::locking): none: a `ReadOnlyView` owns plain tables and never locks or writes shared memory.
 ///
 /// ```
 /// let map = sharded_map::ShardedMap::new();
@@ -45,7 +45,7 @@ impl<K, V, S> ReadOnlyView<K, V, S> {
 
     /// Gives the map back.
     ///
-    /// Locking: none: a `ReadOnlyView` owns plain tables and never locks or writes shared memory.
+    /// [Locking](crate::locking): none: a `ReadOnlyView` owns plain tables and never locks or writes shared memory.
     ///
     /// ```
     /// let map = sharded_map::ShardedMap::new();
@@ -58,7 +58,7 @@ impl<K, V, S> ReadOnlyView<K, V, S> {
 
     /// The number of entries.
     ///
-    /// Locking: none: a `ReadOnlyView` owns plain tables and never locks or writes shared memory.
+    /// [Locking](crate::locking): none: a `ReadOnlyView` owns plain tables and never locks or writes shared memory.
     ///
     /// ```
     /// let map = sharded_map::ShardedMap::new();
@@ -71,7 +71,7 @@ impl<K, V, S> ReadOnlyView<K, V, S> {
 
     /// Whether there are no entries.
     ///
-    /// Locking: none: a `ReadOnlyView` owns plain tables and never locks or writes shared memory.
+    /// [Locking](crate::locking): none: a `ReadOnlyView` owns plain tables and never locks or writes shared memory.
     ///
     /// ```
     /// let map = sharded_map::ShardedMap::<u8, u8>::new();
@@ -83,7 +83,7 @@ impl<K, V, S> ReadOnlyView<K, V, S> {
 
     /// The total capacity of the tables.
     ///
-    /// Locking: none: a `ReadOnlyView` owns plain tables and never locks or writes shared memory.
+    /// [Locking](crate::locking): none: a `ReadOnlyView` owns plain tables and never locks or writes shared memory.
     ///
     /// ```
     /// let map = sharded_map::ShardedMap::<u8, u8>::with_capacity(10);
@@ -95,7 +95,7 @@ impl<K, V, S> ReadOnlyView<K, V, S> {
 
     /// The hasher.
     ///
-    /// Locking: none: a `ReadOnlyView` owns plain tables and never locks or writes shared memory.
+    /// [Locking](crate::locking): none: a `ReadOnlyView` owns plain tables and never locks or writes shared memory.
     ///
     /// ```
     /// let view = sharded_map::ShardedMap::<u8, u8>::new().into_read_only();
@@ -107,7 +107,7 @@ impl<K, V, S> ReadOnlyView<K, V, S> {
 
     /// All entries, as plain references.
     ///
-    /// Locking: none: a `ReadOnlyView` owns plain tables and never locks or writes shared memory.
+    /// [Locking](crate::locking): none: a `ReadOnlyView` owns plain tables and never locks or writes shared memory.
     ///
     /// ```
     /// let map = sharded_map::ShardedMap::new();
@@ -123,7 +123,7 @@ impl<K, V, S> ReadOnlyView<K, V, S> {
 
     /// All keys.
     ///
-    /// Locking: none: a `ReadOnlyView` owns plain tables and never locks or writes shared memory.
+    /// [Locking](crate::locking): none: a `ReadOnlyView` owns plain tables and never locks or writes shared memory.
     ///
     /// ```
     /// let map = sharded_map::ShardedMap::new();
@@ -136,7 +136,7 @@ impl<K, V, S> ReadOnlyView<K, V, S> {
 
     /// All values.
     ///
-    /// Locking: none: a `ReadOnlyView` owns plain tables and never locks or writes shared memory.
+    /// [Locking](crate::locking): none: a `ReadOnlyView` owns plain tables and never locks or writes shared memory.
     ///
     /// ```
     /// let map = sharded_map::ShardedMap::new();
@@ -157,7 +157,7 @@ impl<K: Eq + Hash, V, S: BuildHasher> ReadOnlyView<K, V, S> {
 
     /// Whether `key` is present.
     ///
-    /// Locking: none: a `ReadOnlyView` owns plain tables and never locks or writes shared memory.
+    /// [Locking](crate::locking): none: a `ReadOnlyView` owns plain tables and never locks or writes shared memory.
     ///
     /// ```
     /// let map = sharded_map::ShardedMap::new();
@@ -170,7 +170,7 @@ impl<K: Eq + Hash, V, S: BuildHasher> ReadOnlyView<K, V, S> {
 
     /// The value for `key`, as a plain reference.
     ///
-    /// Locking: none: a `ReadOnlyView` owns plain tables and never locks or writes shared memory.
+    /// [Locking](crate::locking): none: a `ReadOnlyView` owns plain tables and never locks or writes shared memory.
     ///
     /// ```
     /// let map = sharded_map::ShardedMap::new();
@@ -183,7 +183,7 @@ impl<K: Eq + Hash, V, S: BuildHasher> ReadOnlyView<K, V, S> {
 
     /// The stored key and the value for `key`.
     ///
-    /// Locking: none: a `ReadOnlyView` owns plain tables and never locks or writes shared memory.
+    /// [Locking](crate::locking): none: a `ReadOnlyView` owns plain tables and never locks or writes shared memory.
     ///
     /// ```
     /// let map = sharded_map::ShardedMap::new();

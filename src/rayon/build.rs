@@ -310,7 +310,7 @@ where
 /// Extends the map in parallel through a shared reference: each shard is locked exclusively
 /// once, for the whole of its fill, by one worker.
 ///
-/// Locking: takes every shard that receives items exclusively, one worker per shard, for the
+/// [Locking](crate::locking): takes every shard that receives items exclusively, one worker per shard, for the
 /// whole of that shard's fill (other threads' reads of that shard wait meanwhile; hashing and
 /// bucketing happen before, without locks); blocks while another thread holds a guard on such
 /// a shard; deadlocks if the calling thread holds any guard on this map.
@@ -388,7 +388,7 @@ where
 
 /// Extends the set in parallel through a shared reference, as the map does.
 ///
-/// Locking: as for `&ShardedMap`: each shard that receives keys is locked exclusively once;
+/// [Locking](crate::locking): as for `&ShardedMap`: each shard that receives keys is locked exclusively once;
 /// deadlocks if the calling thread holds any guard on this set.
 ///
 /// ```

@@ -34,7 +34,7 @@ where
 
 /// A parallel iterator over a map's entries, yielding [`RefMulti`] guards; from `map.par_iter()`.
 ///
-/// Locking: each shard is locked shared while one worker iterates it (as for
+/// [Locking](crate::locking): each shard is locked shared while one worker iterates it (as for
 /// [`ShardedMap::iter`]); items keep their shard locked until dropped.
 ///
 /// ```
@@ -79,7 +79,7 @@ impl<K, V> fmt::Debug for Iter<'_, K, V> {
 /// A parallel iterator over a map's entries with mutable access, yielding [`RefMutMulti`]
 /// guards; from `map.par_iter_mut()`.
 ///
-/// Locking: each shard is locked exclusively while one worker iterates it (as for
+/// [Locking](crate::locking): each shard is locked exclusively while one worker iterates it (as for
 /// [`ShardedMap::iter_mut`]); items keep their shard locked until dropped.
 ///
 /// ```
@@ -124,7 +124,7 @@ impl<K: Send + Sync, V: Send + Sync, S> ShardedMap<K, V, S> {
     /// A parallel iterator with mutable access to every value (feature `rayon`), yielding
     /// [`RefMutMulti`] guards; through `&self`, as DashMap's.
     ///
-    /// Locking: takes each shard's lock exclusively while one worker iterates it; blocks while
+    /// [Locking](crate::locking): takes each shard's lock exclusively while one worker iterates it; blocks while
     /// another thread holds a guard on that shard; deadlocks if the calling thread holds any
     /// guard on this map, or if the loop body touches the map.
     ///
@@ -143,7 +143,7 @@ impl<K: Send + Sync, V: Send + Sync, S> ShardedMap<K, V, S> {
 
 /// A parallel iterator that moves the entries out of a map; from `map.into_par_iter()`.
 ///
-/// Locking: none (the map is owned).
+/// [Locking](crate::locking): none (the map is owned).
 ///
 /// ```
 /// use rayon::prelude::*;

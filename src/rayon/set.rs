@@ -11,7 +11,7 @@ use crate::ShardedSet;
 
 /// A parallel iterator over a set's keys, yielding guards; from `set.par_iter()`.
 ///
-/// Locking: each shard is locked shared while one worker iterates it (as for
+/// [Locking](crate::locking): each shard is locked shared while one worker iterates it (as for
 /// [`ShardedSet::iter`]).
 ///
 /// ```
@@ -51,7 +51,7 @@ impl<K> fmt::Debug for Iter<'_, K> {
 
 /// A parallel iterator that moves the keys out of a set; from `set.into_par_iter()`.
 ///
-/// Locking: none (the set is owned).
+/// [Locking](crate::locking): none (the set is owned).
 ///
 /// ```
 /// use rayon::prelude::*;
