@@ -8,9 +8,12 @@
 //! - DashMap's module paths exist too ([`mapref`], [`setref`], [`iter`], [`iter_set`],
 //!   [`try_result`]), so migrating is a rename: see `docs/migrating-from-dashmap.md`.
 //! - `docs/design.md` explains the sharding, the hash mixing and the lock's state machine.
+//! - [`locking`] is one table of what every call locks and what a thread holding a guard may
+//!   still call; every method's **Locking** line links to it.
 //! - Optional features: `rayon` (the partitioned parallel build, `collect` and `par_extend`,
-//!   and parallel iterators, in module `sharded_map::rayon` when built with it) and `serde`
-//!   (`Serialize`/`Deserialize`).
+//!   and parallel iterators, in module `sharded_map::rayon` when built with it), `serde`
+//!   (`Serialize`/`Deserialize`), `metrics` (per-shard counters: `ShardedMap::shard_metrics`)
+//!   and `deadlock-check` (the deadlock check below, in release builds too).
 //!
 //! ## Locking in one paragraph
 //!
@@ -30,19 +33,42 @@
 //! assert_eq!((*map.get("a").unwrap(), *map.get("b").unwrap()), (11, 2));
 //! ```
 //!
-//! The `try_*` methods never block; [`ShardedMap::view`] and [`ShardedMap::alter`] run a
-//! closure under the lock and let no guard escape.
+//! The `try_*` methods never block. The guard-free calls return values and hold nothing when
+//! they return: [`get_cloned`](ShardedMap::get_cloned), [`with_mut`](ShardedMap::with_mut),
+//! [`get_or_insert_with`](ShardedMap::get_or_insert_with), [`compute`](ShardedMap::compute),
+//! [`upsert`](ShardedMap::upsert), [`view`](ShardedMap::view), [`alter`](ShardedMap::alter).
+//! To hold several keys at once, [`get_disjoint_mut`](ShardedMap::get_disjoint_mut) locks their
+//! shards in a fixed order, so threads asking in different orders cannot deadlock.
 //!
-//! In debug builds a call that would deadlock this way panics instead, naming the shard and both
-//! modes, when the guard held is a `Ref`, `RefMut`, mapped guard or entry (iteration items are
-//! `Send`, carry no record and are not checked); release builds pay nothing for the check.
+//! In debug builds (and with feature `deadlock-check`) a call that would wait for a lock its
+//! own thread holds panics instead, naming the held guard, the call that took it, the blocked
+//! call (both with source locations) and the fix. It sees every guard, entry, iterator and
+//! iteration item, and the locks of closure methods while their closure runs; it never reports
+//! holds that moved to another thread. Release builds without the feature run the same machine
+//! code as without the check.
 //!
 //! ## Async
 //!
 //! Single-key guards and entries are `!Send`, so a future that holds one across `.await` is not
 //! `Send` and cannot be spawned on a multi-threaded runtime: the classic "task parked while it
-//! holds a shard lock" deadlock is a compile error. Copy the value out (or use `view`) before
-//! awaiting.
+//! holds a shard lock" deadlock is a compile error. Use the guard-free calls across `.await`
+//! (`examples/async_cache.rs` is a tokio service built that way):
+//!
+//! ```
+//! # async fn fetch(_: &str) -> u32 { 7 }
+//! # async fn handler(cache: &sharded_map::ShardedMap<String, u32>) {
+//! let key = "user:1";
+//! let value = match cache.get_cloned(key) {
+//!     Some(v) => v,
+//!     None => {
+//!         let fetched = fetch(key).await; // no lock is held here
+//!         cache.get_or_insert_with(key.to_string(), || fetched)
+//!     }
+//! };
+//! cache.upsert(format!("hits:{key}"), 1, |n| *n += 1);
+//! # let _ = value;
+//! # }
+//! ```
 //!
 //! ## Consistency
 //!

@@ -576,6 +576,10 @@ impl<G: Hold, K, T: ?Sized> ElemMut<G, K, T> {
     }
 }
 
+/// An exclusive handle on one entry that shares its shard's write guard with other handles
+/// (items of `iter_mut`, guards of `get_disjoint_mut`).
+pub(crate) type SharedElemMut<'a, K, V> = ElemMut<Arc<WriteGuard<'a, K, V>>, K, V>;
+
 /// Splits one entry into disjoint key and value pointers.
 #[inline]
 fn split<K, V>(entry: &mut (K, V)) -> (NonNull<K>, NonNull<V>) {
@@ -644,7 +648,7 @@ impl<'a, K, V> ShardIterMut<'a, K, V> {
 }
 
 impl<'a, K, V> Iterator for ShardIterMut<'a, K, V> {
-    type Item = ElemMut<Arc<WriteGuard<'a, K, V>>, K, V>;
+    type Item = SharedElemMut<'a, K, V>;
 
     #[inline]
     fn next(&mut self) -> Option<Self::Item> {
@@ -673,7 +677,7 @@ pub(crate) fn disjoint_mut<'a, K, V, const N: usize>(
     mut guard: WriteGuard<'a, K, V>,
     hashes: [u64; N],
     mut eq: impl FnMut(usize, &(K, V)) -> bool,
-    out: &mut [Option<ElemMut<Arc<WriteGuard<'a, K, V>>, K, V>>; N],
+    out: &mut [Option<SharedElemMut<'a, K, V>>; N],
 ) {
     // Find first with shared probes only, to name a repeated key before hashbrown's
     // `get_disjoint_mut` (which panics without saying which).

@@ -13,7 +13,9 @@ pub(crate) use imp::*;
 #[cfg(not(loom))]
 mod imp {
     use core::marker::PhantomData;
-    pub(crate) use core::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering};
+    #[cfg(deadlock_check)]
+    pub(crate) use core::sync::atomic::AtomicBool;
+    pub(crate) use core::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
 
     /// A cell whose accesses are marked by the lifetime of the pointer objects it hands out.
     ///
@@ -258,7 +260,7 @@ mod imp {
 #[cfg(loom)]
 mod imp {
     pub(crate) use loom::cell::{ConstPtr, MutPtr};
-    pub(crate) use loom::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering};
+    pub(crate) use loom::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
 
     /// loom's `UnsafeCell`, plus the `&mut self` accessor the std body has.
     #[derive(Debug)]
