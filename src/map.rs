@@ -437,7 +437,9 @@ impl<K, V, S> ShardedMap<K, V, S> {
     /// assert_eq!(map.determine_shard(hash), map.determine_map(&"key"));
     /// ```
     pub fn determine_shard(&self, hash: usize) -> usize {
-        self.shard_index(hash as u64)
+        // `hash_usize` keeps the top `usize::BITS` bits of the 64-bit hash, where the shard
+        // bits are (just below hashbrown's 7 control bits): put them back in place.
+        self.shard_index((hash as u64) << (u64::BITS - usize::BITS))
     }
 
     #[inline]
@@ -642,8 +644,9 @@ impl<K: Eq + Hash, V, S: BuildHasher> ShardedMap<K, V, S> {
         move |(k, _)| self.hash(k)
     }
 
-    /// The hash the map uses for `item`, as a `usize` (the mixed hash; see
-    /// [`determine_shard`](Self::determine_shard)).
+    /// The hash the map uses for `item`, as a `usize` (the mixed hash; on 32-bit targets its top
+    /// 32 bits, which hold the shard bits), so that
+    /// `determine_shard(hash_usize(&k)) == determine_map(&k)` on every target.
     ///
     /// [Locking](crate::locking): none.
     ///
@@ -652,7 +655,7 @@ impl<K: Eq + Hash, V, S: BuildHasher> ShardedMap<K, V, S> {
     /// assert_eq!(map.hash_usize(&7), map.hash_usize(&7));
     /// ```
     pub fn hash_usize<T: Hash>(&self, item: &T) -> usize {
-        self.hash(item) as usize
+        (self.hash(item) >> (u64::BITS - usize::BITS)) as usize
     }
 
     /// Which shard `key` lives in.

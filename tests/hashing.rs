@@ -86,3 +86,27 @@ fn identity_hasher_on_high_bit_keys_spreads_evenly() {
         assert!(m.contains_key(&(k << 40)));
     }
 }
+
+/// The routing functions agree on every target: `determine_shard(hash_usize(k))` is the shard
+/// `determine_map(k)` (and `shard_of(k)`) names. On 32-bit targets `hash_usize` used to keep the
+/// low half of the 64-bit hash, where no shard bits are, and `determine_shard` answered 0 for
+/// every key (scripts/miri runs this file for i686-unknown-linux-gnu too).
+#[test]
+fn routing_functions_agree_on_this_target() {
+    for shards in [2, 16, 256] {
+        let map: ShardedMap<u64, ()> = ShardedMap::with_shard_amount(shards);
+        let mut seen = vec![false; shards];
+        for k in 0..common::size(4096, 256) as u64 {
+            let shard = map.determine_map(&k);
+            assert_eq!(map.determine_shard(map.hash_usize(&k)), shard, "key {k}");
+            assert_eq!(map.shard_of(&k), shard, "key {k}");
+            seen[shard] = true;
+        }
+        // Every shard is reached (the 32-bit bug sent every key to shard 0).
+        let reached = seen.iter().filter(|s| **s).count();
+        assert!(
+            reached > shards / 2,
+            "only {reached} of {shards} shards reached"
+        );
+    }
+}
