@@ -257,7 +257,9 @@ mod imp {
         match call {
             "get" | "try_get" => "a Ref",
             "get_mut" | "try_get_mut" => "a RefMut",
-            "entry" | "try_entry" => "an entry (or the RefMut made from it)",
+            "entry" | "try_entry" | "entry_ref" | "try_entry_ref" => {
+                "an entry (or the RefMut made from it)"
+            }
             "iter" | "par_iter" => "an iterator or item of iter",
             "iter_mut" | "par_iter_mut" => "an iterator or item of iter_mut",
             "get_disjoint_mut" => "a guard from get_disjoint_mut",
@@ -272,8 +274,8 @@ mod imp {
                 "Finish the iteration (collect the keys or values you need) before calling the \
                  map again on this shard, or use retain / alter_all for whole-map updates."
             }
-            "get" | "try_get" | "get_mut" | "try_get_mut" | "entry" | "try_entry"
-            | "get_disjoint_mut" => {
+            "get" | "try_get" | "get_mut" | "try_get_mut" | "entry" | "try_entry" | "entry_ref"
+            | "try_entry_ref" | "get_disjoint_mut" => {
                 "Drop the guard first (copy the value out with get_cloned, or change it with \
                  with_mut, compute or the entry API), or use a try_* method."
             }

@@ -14,7 +14,47 @@ use crate::guards::{NotSend, RefMut};
 use crate::shard::{ElemMut, Table, WriteGuard};
 
 /// The bucket was found under the lock that the entry still holds, so it cannot have moved.
-const HELD: &str = "sharded_map: entry's bucket vanished while its shard was locked";
+pub(crate) const HELD: &str = "sharded_map: entry's bucket vanished while its shard was locked";
+
+/// A present entry of a write-locked table: the guard and the entry's bucket index. The part
+/// that [`OccupiedEntry`] and `OccupiedEntryRef` (`entry_ref.rs`) share; they add the key that
+/// was asked for.
+pub(crate) struct Bucket<'a, K, V> {
+    guard: WriteGuard<'a, K, V>,
+    index: usize,
+}
+
+impl<'a, K, V> Bucket<'a, K, V> {
+    /// The entry at `index`, which the caller found in the table that `guard` locks.
+    pub(crate) fn new(guard: WriteGuard<'a, K, V>, index: usize) -> Self {
+        Self { guard, index }
+    }
+
+    pub(crate) fn pair(&self) -> &(K, V) {
+        self.guard.get_bucket(self.index).expect(HELD)
+    }
+
+    pub(crate) fn pair_mut(&mut self) -> &mut (K, V) {
+        self.guard.get_bucket_mut(self.index).expect(HELD)
+    }
+
+    /// A guard on the value; the lock passes to it.
+    pub(crate) fn into_ref(self) -> RefMut<'a, K, V> {
+        let index = self.index;
+        RefMut::new(
+            ElemMut::new(self.guard, |t| t.get_bucket_mut(index))
+                .ok()
+                .expect(HELD),
+        )
+    }
+
+    /// Removes the entry, returning the stored pair; the lock is released.
+    pub(crate) fn remove_entry(mut self) -> (K, V) {
+        let index = self.index;
+        let table: &mut Table<K, V> = &mut self.guard;
+        table.get_bucket_entry(index).ok().expect(HELD).remove().0
+    }
+}
 
 /// A view into one key's slot, occupied or vacant. Holds the shard's write lock.
 ///
@@ -240,8 +280,7 @@ impl<K: fmt::Debug, V: fmt::Debug> fmt::Debug for Entry<'_, K, V> {
 /// assert!(map.is_empty());
 /// ```
 pub struct OccupiedEntry<'a, K, V> {
-    guard: WriteGuard<'a, K, V>,
-    index: usize,
+    bucket: Bucket<'a, K, V>,
     key: K,
     _not_send: NotSend,
 }
@@ -249,19 +288,18 @@ pub struct OccupiedEntry<'a, K, V> {
 impl<'a, K, V> OccupiedEntry<'a, K, V> {
     pub(crate) fn new(guard: WriteGuard<'a, K, V>, index: usize, key: K) -> Self {
         Self {
-            guard,
-            index,
+            bucket: Bucket::new(guard, index),
             key,
             _not_send: PhantomData,
         }
     }
 
     fn pair(&self) -> &(K, V) {
-        self.guard.get_bucket(self.index).expect(HELD)
+        self.bucket.pair()
     }
 
     fn pair_mut(&mut self) -> &mut (K, V) {
-        self.guard.get_bucket_mut(self.index).expect(HELD)
+        self.bucket.pair_mut()
     }
 
     /// The value.
@@ -323,12 +361,7 @@ impl<'a, K, V> OccupiedEntry<'a, K, V> {
     /// assert_eq!(*e.into_ref(), 1);
     /// ```
     pub fn into_ref(self) -> RefMut<'a, K, V> {
-        let index = self.index;
-        RefMut::new(
-            ElemMut::new(self.guard, |t| t.get_bucket_mut(index))
-                .ok()
-                .expect(HELD),
-        )
+        self.bucket.into_ref()
     }
 
     /// The key that was passed to `entry` (the stored key is dropped with the entry's value
@@ -389,10 +422,8 @@ impl<'a, K, V> OccupiedEntry<'a, K, V> {
     /// let Entry::Occupied(e) = map.entry("k") else { unreachable!() };
     /// assert_eq!(e.remove_entry(), ("k", 1));
     /// ```
-    pub fn remove_entry(mut self) -> (K, V) {
-        let index = self.index;
-        let table: &mut Table<K, V> = &mut self.guard;
-        table.get_bucket_entry(index).ok().expect(HELD).remove().0
+    pub fn remove_entry(self) -> (K, V) {
+        self.bucket.remove_entry()
     }
 
     /// Replaces the stored key with the one passed to `entry` and the value with `value`,
@@ -410,12 +441,9 @@ impl<'a, K, V> OccupiedEntry<'a, K, V> {
     /// ```
     pub fn replace_entry(self, value: V) -> (K, V) {
         let OccupiedEntry {
-            mut guard,
-            index,
-            key,
-            ..
+            mut bucket, key, ..
         } = self;
-        mem::replace(guard.get_bucket_mut(index).expect(HELD), (key, value))
+        mem::replace(bucket.pair_mut(), (key, value))
     }
 }
 
@@ -525,7 +553,7 @@ impl<'a, K, V> VacantEntry<'a, K, V> {
 
 /// Inserts into a table that `entry()` already reserved room in, so the rehash closure is never
 /// called.
-fn insert_reserved<K, V>(
+pub(crate) fn insert_reserved<K, V>(
     table: &mut Table<K, V>,
     hash: u64,
     pair: (K, V),

@@ -7,16 +7,26 @@
 
 use core::fmt;
 use core::iter::FusedIterator;
+use core::marker::PhantomData;
 
 use crate::deadlock::Site;
 use crate::guards::{RefMulti, RefMutMulti};
 use crate::shard::{ShardIter, ShardIterMut, ShardRef, ShardRefs, Table};
-use crate::ShardedMap;
+use crate::{RandomState, ShardedMap};
 
 /// Walks the shards in order, opening each with `open` only after the previous one is closed.
 struct ShardWalk<'a, K, V, I> {
     shards: ShardRefs<'a, K, V>,
     current: Option<I>,
+}
+
+impl<K, V, I: Clone> Clone for ShardWalk<'_, K, V, I> {
+    fn clone(&self) -> Self {
+        Self {
+            shards: self.shards.clone(),
+            current: self.current.clone(),
+        }
+    }
 }
 
 impl<'a, K, V, I: Iterator> ShardWalk<'a, K, V, I> {
@@ -42,25 +52,30 @@ impl<'a, K, V, I: Iterator> ShardWalk<'a, K, V, I> {
 /// let it: sharded_map::iter::Iter<'_, i32, i32> = map.iter();
 /// assert_eq!(it.count(), 1);
 /// ```
-pub struct Iter<'a, K, V> {
+///
+/// `S` and `M` are DashMap's parameters (the hasher and the map type), kept so that code naming
+/// `dashmap::iter::Iter<'a, K, V, S>` compiles after the rename; they carry no data.
+pub struct Iter<'a, K, V, S = RandomState, M = ShardedMap<K, V, S>> {
     walk: ShardWalk<'a, K, V, ShardIter<'a, K, V>>,
     /// The `iter` call, for the deadlock check.
     site: Site,
+    _map: PhantomData<fn() -> (S, M)>,
 }
 
-impl<'a, K, V> Iter<'a, K, V> {
-    pub(crate) fn new<S>(map: &'a ShardedMap<K, V, S>, site: Site) -> Self {
+impl<'a, K, V, S> Iter<'a, K, V, S> {
+    pub(crate) fn new(map: &'a ShardedMap<K, V, S>, site: Site) -> Self {
         Self {
             walk: ShardWalk {
                 shards: map.shard_refs(),
                 current: None,
             },
             site,
+            _map: PhantomData,
         }
     }
 }
 
-impl<'a, K, V> Iterator for Iter<'a, K, V> {
+impl<'a, K, V, S, M> Iterator for Iter<'a, K, V, S, M> {
     type Item = RefMulti<'a, K, V>;
 
     fn next(&mut self) -> Option<Self::Item> {
@@ -71,9 +86,32 @@ impl<'a, K, V> Iterator for Iter<'a, K, V> {
     }
 }
 
-impl<K, V> FusedIterator for Iter<'_, K, V> {}
+impl<K, V, S, M> FusedIterator for Iter<'_, K, V, S, M> {}
 
-impl<K, V> fmt::Debug for Iter<'_, K, V> {
+/// A clone continues from the same position, independently; it shares the current shard's read
+/// lock and takes its own locks on the shards after it, as DashMap's `Iter::clone` does.
+///
+/// [Locking](crate::locking): never blocks; the clone holds the current shard shared too.
+///
+/// ```
+/// let map: sharded_map::ShardedMap<u32, u32> = (0..10).map(|i| (i, i)).collect();
+/// let mut it = map.iter();
+/// it.next();
+/// let rest = it.clone();
+/// assert_eq!(it.count(), 9);
+/// assert_eq!(rest.count(), 9);
+/// ```
+impl<K, V, S, M> Clone for Iter<'_, K, V, S, M> {
+    fn clone(&self) -> Self {
+        Self {
+            walk: self.walk.clone(),
+            site: self.site,
+            _map: PhantomData,
+        }
+    }
+}
+
+impl<K, V, S, M> fmt::Debug for Iter<'_, K, V, S, M> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Iter")
             .field("shards_left", &self.walk.shards.len())
@@ -93,25 +131,29 @@ impl<K, V> fmt::Debug for Iter<'_, K, V> {
 /// it.for_each(|mut r| *r += 1);
 /// assert_eq!(*map.get(&1).unwrap(), 3);
 /// ```
-pub struct IterMut<'a, K, V> {
+///
+/// `S` and `M` are DashMap's parameters, kept for drop-in compatibility; they carry no data.
+pub struct IterMut<'a, K, V, S = RandomState, M = ShardedMap<K, V, S>> {
     walk: ShardWalk<'a, K, V, ShardIterMut<'a, K, V>>,
     /// The `iter_mut` call, for the deadlock check.
     site: Site,
+    _map: PhantomData<fn() -> (S, M)>,
 }
 
-impl<'a, K, V> IterMut<'a, K, V> {
-    pub(crate) fn new<S>(map: &'a ShardedMap<K, V, S>, site: Site) -> Self {
+impl<'a, K, V, S> IterMut<'a, K, V, S> {
+    pub(crate) fn new(map: &'a ShardedMap<K, V, S>, site: Site) -> Self {
         Self {
             walk: ShardWalk {
                 shards: map.shard_refs(),
                 current: None,
             },
             site,
+            _map: PhantomData,
         }
     }
 }
 
-impl<'a, K, V> Iterator for IterMut<'a, K, V> {
+impl<'a, K, V, S, M> Iterator for IterMut<'a, K, V, S, M> {
     type Item = RefMutMulti<'a, K, V>;
 
     fn next(&mut self) -> Option<Self::Item> {
@@ -122,9 +164,9 @@ impl<'a, K, V> Iterator for IterMut<'a, K, V> {
     }
 }
 
-impl<K, V> FusedIterator for IterMut<'_, K, V> {}
+impl<K, V, S, M> FusedIterator for IterMut<'_, K, V, S, M> {}
 
-impl<K, V> fmt::Debug for IterMut<'_, K, V> {
+impl<K, V, S, M> fmt::Debug for IterMut<'_, K, V, S, M> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("IterMut")
             .field("shards_left", &self.walk.shards.len())
@@ -142,22 +184,26 @@ impl<K, V> fmt::Debug for IterMut<'_, K, V> {
 /// let pairs: Vec<(i32, &str)> = map.into_iter().collect();
 /// assert_eq!(pairs, vec![(1, "a")]);
 /// ```
-pub struct OwningIter<K, V> {
+///
+/// `S` is DashMap's hasher parameter, kept for drop-in compatibility; it carries no data.
+pub struct OwningIter<K, V, S = RandomState> {
     inner: core::iter::Flatten<std::vec::IntoIter<Table<K, V>>>,
     remaining: usize,
+    _hasher: PhantomData<fn() -> S>,
 }
 
-impl<K, V> OwningIter<K, V> {
+impl<K, V, S> OwningIter<K, V, S> {
     pub(crate) fn new(tables: Vec<Table<K, V>>) -> Self {
         let remaining = tables.iter().map(Table::len).sum();
         Self {
             inner: tables.into_iter().flatten(),
             remaining,
+            _hasher: PhantomData,
         }
     }
 }
 
-impl<K, V> Iterator for OwningIter<K, V> {
+impl<K, V, S> Iterator for OwningIter<K, V, S> {
     type Item = (K, V);
 
     fn next(&mut self) -> Option<(K, V)> {
@@ -171,10 +217,10 @@ impl<K, V> Iterator for OwningIter<K, V> {
     }
 }
 
-impl<K, V> ExactSizeIterator for OwningIter<K, V> {}
-impl<K, V> FusedIterator for OwningIter<K, V> {}
+impl<K, V, S> ExactSizeIterator for OwningIter<K, V, S> {}
+impl<K, V, S> FusedIterator for OwningIter<K, V, S> {}
 
-impl<K, V> fmt::Debug for OwningIter<K, V> {
+impl<K, V, S> fmt::Debug for OwningIter<K, V, S> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("OwningIter")
             .field("remaining", &self.remaining)

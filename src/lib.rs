@@ -12,8 +12,10 @@
 //!   still call; every method's **Locking** line links to it.
 //! - Optional features: `rayon` (the partitioned parallel build, `collect` and `par_extend`,
 //!   and parallel iterators, in module `sharded_map::rayon` when built with it), `serde`
-//!   (`Serialize`/`Deserialize`), `metrics` (per-shard counters: `ShardedMap::shard_metrics`)
-//!   and `deadlock-check` (the deadlock check below, in release builds too).
+//!   (`Serialize`/`Deserialize`, guards included), `metrics` (per-shard counters:
+//!   `ShardedMap::shard_metrics`), `deadlock-check` (the deadlock check below, in release builds
+//!   too), and DashMap's `raw-api` (one shard at a time under its lock: `ShardedMap::shards`),
+//!   `arbitrary` and `typesize`.
 //!
 //! ## Locking in one paragraph
 //!
@@ -93,14 +95,17 @@
 #![deny(missing_docs)]
 #![warn(unsafe_op_in_unsafe_fn, rust_2018_idioms)]
 
+mod convert;
 mod deadlock;
 mod disjoint;
 mod entry;
+mod entry_ref;
 mod guard_free;
 mod guards;
 mod lock;
 mod map;
 mod metrics;
+mod ops;
 mod set;
 mod shard;
 mod sync;
@@ -108,10 +113,16 @@ mod sync;
 pub mod try_result;
 mod view;
 
+#[cfg(feature = "arbitrary")]
+mod arbitrary;
+#[cfg(feature = "raw-api")]
+mod raw_api;
 #[cfg(feature = "rayon")]
 pub mod rayon;
 #[cfg(feature = "serde")]
 mod serde;
+#[cfg(feature = "typesize")]
+mod typesize;
 
 /// Internals for this repository's loom models and lock benchmarks. Not part of the API: no
 /// stability promise, may change in any release.
@@ -125,11 +136,15 @@ pub mod __internal {
 /// [Locking](crate::locking): none.
 pub type RandomState = ahash::RandomState;
 
+pub use entry::{Entry, OccupiedEntry, VacantEntry};
+pub use entry_ref::{EntryRef, OccupiedEntryRef, VacantEntryRef};
 pub use equivalent::Equivalent;
 pub use guard_free::{Computed, Op};
 pub use map::{ShardedMap, TryReserveError};
 #[cfg(feature = "metrics")]
 pub use metrics::ShardMetrics;
+#[cfg(feature = "raw-api")]
+pub use raw_api::{RawReadGuard, RawShard, RawWriteGuard, ShardsMut};
 pub use set::ShardedSet;
 pub use try_result::TryResult;
 pub use view::ReadOnlyView;
@@ -147,6 +162,10 @@ pub mod mapref {
     /// The entry API.
     pub mod entry {
         pub use crate::entry::{Entry, OccupiedEntry, VacantEntry};
+    }
+    /// The entry API for borrowed keys (DashMap 7's `entry_ref`).
+    pub mod entry_ref {
+        pub use crate::entry_ref::{EntryRef, OccupiedEntryRef, VacantEntryRef};
     }
 }
 

@@ -158,6 +158,12 @@ impl ReaderSlots {
         }
     }
 
+    /// Bytes this table owns on the heap.
+    #[cfg(feature = "typesize")]
+    pub(crate) fn heap_size(&self) -> usize {
+        core::mem::size_of_val(&*self.blocks)
+    }
+
     /// The slots of lock number `index`.
     ///
     /// # Panics

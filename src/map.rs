@@ -458,6 +458,12 @@ impl<K, V, S> ShardedMap<K, V, S> {
         &self.shards
     }
 
+    /// Bytes on the heap for the shard array and the reader-slot table (feature `typesize`).
+    #[cfg(feature = "typesize")]
+    pub(crate) fn shards_heap_size(&self) -> usize {
+        core::mem::size_of_val(&*self.shards) + self.readers.heap_size()
+    }
+
     /// Shard number `index`, with its reader slots.
     #[inline]
     pub(crate) fn shard_at(&self, index: usize) -> ShardRef<'_, K, V> {
@@ -481,7 +487,7 @@ impl<K, V, S> ShardedMap<K, V, S> {
 
     /// The shards through `&mut self` (no locking needed) next to the router, borrowed apart.
     /// A caller that changes tables must call `Shard::sync_len` on each afterwards.
-    pub(crate) fn shards_mut(&mut self) -> (&mut [PaddedShard<K, V>], Router<'_, S>) {
+    pub(crate) fn shards_and_router(&mut self) -> (&mut [PaddedShard<K, V>], Router<'_, S>) {
         let Self {
             shift,
             shards,
@@ -546,7 +552,7 @@ impl<K, V, S> ShardedMap<K, V, S> {
     /// assert_eq!(sum, 30);
     /// ```
     #[cfg_attr(deadlock_check, track_caller)]
-    pub fn iter(&self) -> Iter<'_, K, V> {
+    pub fn iter(&self) -> Iter<'_, K, V, S> {
         Iter::new(self, Site::new("iter"))
     }
 
@@ -566,7 +572,7 @@ impl<K, V, S> ShardedMap<K, V, S> {
     /// assert_eq!(*map.get("a").unwrap(), 2);
     /// ```
     #[cfg_attr(deadlock_check, track_caller)]
-    pub fn iter_mut(&self) -> IterMut<'_, K, V> {
+    pub fn iter_mut(&self) -> IterMut<'_, K, V, S> {
         IterMut::new(self, Site::new("iter_mut"))
     }
 
@@ -1049,7 +1055,7 @@ impl<K: Eq + Hash, V, S: BuildHasher> ShardedMap<K, V, S> {
                 self.0.iter_mut().for_each(|s| s.sync_len());
             }
         }
-        let (shards, router) = self.shards_mut();
+        let (shards, router) = self.shards_and_router();
         let shards = SyncLens(shards);
         for (key, value) in iter {
             let (hash, index) = router.locate(&key);
@@ -1156,18 +1162,19 @@ impl<K: Eq + Hash, V, S: BuildHasher + Default> FromIterator<(K, V)> for Sharded
 
 impl<K, V, S> IntoIterator for ShardedMap<K, V, S> {
     type Item = (K, V);
-    type IntoIter = OwningIter<K, V>;
+    type IntoIter = OwningIter<K, V, S>;
 
-    fn into_iter(self) -> OwningIter<K, V> {
+    fn into_iter(self) -> OwningIter<K, V, S> {
         OwningIter::new(self.into_parts().0)
     }
 }
 
 impl<'a, K, V, S> IntoIterator for &'a ShardedMap<K, V, S> {
     type Item = crate::guards::RefMulti<'a, K, V>;
-    type IntoIter = Iter<'a, K, V>;
+    type IntoIter = Iter<'a, K, V, S>;
 
-    fn into_iter(self) -> Iter<'a, K, V> {
+    #[cfg_attr(deadlock_check, track_caller)]
+    fn into_iter(self) -> Iter<'a, K, V, S> {
         self.iter()
     }
 }

@@ -101,3 +101,44 @@ where
         deserializer.deserialize_seq(SetVisitor(PhantomData))
     }
 }
+
+/// Guards serialize as the value they dereference to, as DashMap's do; set guards as their key.
+/// Serializing reads through the guard, which already holds its shard's lock.
+mod guards {
+    use serde::ser::{Serialize, Serializer};
+
+    use crate::guards::{MappedRef, MappedRefMut, Ref, RefMulti, RefMut, RefMutMulti};
+    use crate::set::{SetRef, SetRefMulti};
+
+    macro_rules! serialize_value {
+        ($($guard:ident),*) => {$(
+            impl<K, V: Serialize> Serialize for $guard<'_, K, V> {
+                fn serialize<Ser: Serializer>(&self, s: Ser) -> Result<Ser::Ok, Ser::Error> {
+                    self.value().serialize(s)
+                }
+            }
+        )*};
+        ($($guard:ident<T>),*) => {$(
+            impl<K, V, T: ?Sized + Serialize> Serialize for $guard<'_, K, V, T> {
+                fn serialize<Ser: Serializer>(&self, s: Ser) -> Result<Ser::Ok, Ser::Error> {
+                    self.value().serialize(s)
+                }
+            }
+        )*};
+    }
+
+    serialize_value!(Ref, RefMut, RefMulti, RefMutMulti);
+    serialize_value!(MappedRef<T>, MappedRefMut<T>);
+
+    impl<K: Serialize> Serialize for SetRef<'_, K> {
+        fn serialize<Ser: Serializer>(&self, serializer: Ser) -> Result<Ser::Ok, Ser::Error> {
+            self.key().serialize(serializer)
+        }
+    }
+
+    impl<K: Serialize> Serialize for SetRefMulti<'_, K> {
+        fn serialize<Ser: Serializer>(&self, serializer: Ser) -> Result<Ser::Ok, Ser::Error> {
+            self.key().serialize(serializer)
+        }
+    }
+}

@@ -88,8 +88,13 @@ impl<K, S> ShardedSet<K, S> {
         &mut self.inner
     }
 
+    /// The map underneath, borrowed.
+    #[cfg(feature = "typesize")]
+    pub(crate) fn as_map(&self) -> &ShardedMap<K, (), S> {
+        &self.inner
+    }
+
     /// The map underneath, by value.
-    #[cfg(feature = "rayon")]
     pub(crate) fn into_map(self) -> ShardedMap<K, (), S> {
         self.inner
     }
@@ -258,7 +263,7 @@ impl<K, S> ShardedSet<K, S> {
     /// assert_eq!(set.iter().map(|k| *k).sum::<i32>(), 3);
     /// ```
     #[cfg_attr(deadlock_check, track_caller)]
-    pub fn iter(&self) -> SetIter<'_, K> {
+    pub fn iter(&self) -> SetIter<'_, K, S> {
         SetIter {
             inner: self.inner.iter(),
         }
@@ -439,8 +444,8 @@ impl<K: Eq + Hash, S: BuildHasher + Default> FromIterator<K> for ShardedSet<K, S
 
 impl<K, S> IntoIterator for ShardedSet<K, S> {
     type Item = K;
-    type IntoIter = SetOwningIter<K>;
-    fn into_iter(self) -> SetOwningIter<K> {
+    type IntoIter = SetOwningIter<K, S>;
+    fn into_iter(self) -> SetOwningIter<K, S> {
         SetOwningIter {
             inner: self.inner.into_iter(),
         }
@@ -449,8 +454,9 @@ impl<K, S> IntoIterator for ShardedSet<K, S> {
 
 impl<'a, K, S> IntoIterator for &'a ShardedSet<K, S> {
     type Item = SetRefMulti<'a, K>;
-    type IntoIter = SetIter<'a, K>;
-    fn into_iter(self) -> SetIter<'a, K> {
+    type IntoIter = SetIter<'a, K, S>;
+    #[cfg_attr(deadlock_check, track_caller)]
+    fn into_iter(self) -> SetIter<'a, K, S> {
         self.iter()
     }
 }
@@ -556,20 +562,23 @@ impl<K: fmt::Debug> fmt::Debug for SetRefMulti<'_, K> {
 /// let it: sharded_map::iter_set::Iter<'_, i32> = set.iter();
 /// assert_eq!(it.count(), 1);
 /// ```
-pub struct SetIter<'a, K> {
-    inner: Iter<'a, K, ()>,
+///
+/// `S` and `M` are DashMap's parameters (`dashmap::iter_set::Iter<'a, K, S, M>`), kept for drop-in
+/// compatibility; they carry no data.
+pub struct SetIter<'a, K, S = RandomState, M = ShardedMap<K, (), S>> {
+    inner: Iter<'a, K, (), S, M>,
 }
 
-impl<'a, K> Iterator for SetIter<'a, K> {
+impl<'a, K, S, M> Iterator for SetIter<'a, K, S, M> {
     type Item = SetRefMulti<'a, K>;
     fn next(&mut self) -> Option<Self::Item> {
         self.inner.next().map(SetRefMulti::new)
     }
 }
 
-impl<K> FusedIterator for SetIter<'_, K> {}
+impl<K, S, M> FusedIterator for SetIter<'_, K, S, M> {}
 
-impl<K> fmt::Debug for SetIter<'_, K> {
+impl<K, S, M> fmt::Debug for SetIter<'_, K, S, M> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_tuple("SetIter").field(&self.inner).finish()
     }
@@ -585,11 +594,14 @@ impl<K> fmt::Debug for SetIter<'_, K> {
 /// let keys: Vec<i32> = set.into_iter().collect();
 /// assert_eq!(keys, vec![1]);
 /// ```
-pub struct SetOwningIter<K> {
-    inner: OwningIter<K, ()>,
+///
+/// `S` is DashMap's hasher parameter (`dashmap::iter_set::OwningIter<K, S>`), kept for drop-in
+/// compatibility; it carries no data.
+pub struct SetOwningIter<K, S = RandomState> {
+    inner: OwningIter<K, (), S>,
 }
 
-impl<K> Iterator for SetOwningIter<K> {
+impl<K, S> Iterator for SetOwningIter<K, S> {
     type Item = K;
     fn next(&mut self) -> Option<K> {
         self.inner.next().map(|(k, ())| k)
@@ -599,10 +611,10 @@ impl<K> Iterator for SetOwningIter<K> {
     }
 }
 
-impl<K> ExactSizeIterator for SetOwningIter<K> {}
-impl<K> FusedIterator for SetOwningIter<K> {}
+impl<K, S> ExactSizeIterator for SetOwningIter<K, S> {}
+impl<K, S> FusedIterator for SetOwningIter<K, S> {}
 
-impl<K> fmt::Debug for SetOwningIter<K> {
+impl<K, S> fmt::Debug for SetOwningIter<K, S> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_tuple("SetOwningIter").field(&self.inner).finish()
     }

@@ -110,6 +110,13 @@ impl<'a, K, V> ShardRef<'a, K, V> {
         Self { shard, slots }
     }
 
+    /// The shard's entry count, without locking (a snapshot).
+    #[cfg(feature = "raw-api")]
+    #[inline]
+    pub(crate) fn len(self) -> usize {
+        self.shard.len()
+    }
+
     /// Locks the shard for reading for `site`, blocking while a writer holds it. The guard must
     /// be dropped on this thread (it is recorded as a pinned hold for the deadlock check,
     /// `deadlock.rs`).
@@ -188,6 +195,15 @@ impl<'a, K, V> ShardRef<'a, K, V> {
 pub(crate) struct ShardRefs<'a, K, V> {
     shards: core::iter::Enumerate<core::slice::Iter<'a, PaddedShard<K, V>>>,
     slots: &'a ReaderSlots,
+}
+
+impl<K, V> Clone for ShardRefs<'_, K, V> {
+    fn clone(&self) -> Self {
+        Self {
+            shards: self.shards.clone(),
+            slots: self.slots,
+        }
+    }
 }
 
 impl<'a, K, V> ShardRefs<'a, K, V> {
@@ -593,6 +609,16 @@ pub(crate) struct ShardIter<'a, K, V> {
     // Declared before `guard`: dropped while the lock is still held.
     iter: hash_table::Iter<'a, (K, V)>,
     guard: Arc<ReadGuard<'a, K, V>>,
+}
+
+/// A clone continues from the same position and shares the lock (one more holder of the `Arc`).
+impl<K, V> Clone for ShardIter<'_, K, V> {
+    fn clone(&self) -> Self {
+        Self {
+            iter: self.iter.clone(),
+            guard: Arc::clone(&self.guard),
+        }
+    }
 }
 
 impl<'a, K, V> ShardIter<'a, K, V> {

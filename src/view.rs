@@ -43,6 +43,12 @@ impl<K, V, S> ReadOnlyView<K, V, S> {
         }
     }
 
+    /// The per-shard tables (feature `rayon`'s parallel iteration).
+    #[cfg(feature = "rayon")]
+    pub(crate) fn tables(&self) -> &[Table<K, V>] {
+        &self.tables
+    }
+
     /// Gives the map back.
     ///
     /// [Locking](crate::locking): none: a `ReadOnlyView` owns plain tables and never locks or writes shared memory.

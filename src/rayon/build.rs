@@ -295,7 +295,7 @@ where
 {
     fn par_extend<I: IntoParallelIterator<Item = (K, V)>>(&mut self, par_iter: I) {
         let buckets = partition(self.router(), self.shard_amount(), par_iter);
-        let (shards, router) = self.shards_mut();
+        let (shards, router) = self.shards_and_router();
         rayon::iter::IndexedParallelIterator::zip(
             rayon::iter::IntoParallelRefMutIterator::par_iter_mut(shards),
             buckets,

@@ -155,6 +155,12 @@ pub struct OwningIter<K, V> {
     tables: Vec<Table<K, V>>,
 }
 
+impl<K, V> OwningIter<K, V> {
+    pub(crate) fn from_tables(tables: Vec<Table<K, V>>) -> Self {
+        Self { tables }
+    }
+}
+
 impl<K: Send, V: Send> ParallelIterator for OwningIter<K, V> {
     type Item = (K, V);
 
@@ -171,9 +177,7 @@ impl<K: Send, V: Send, S> IntoParallelIterator for ShardedMap<K, V, S> {
     type Item = (K, V);
 
     fn into_par_iter(self) -> OwningIter<K, V> {
-        OwningIter {
-            tables: self.into_parts().0,
-        }
+        OwningIter::from_tables(self.into_parts().0)
     }
 }
 

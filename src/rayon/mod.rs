@@ -24,4 +24,5 @@
 
 mod build;
 pub mod map;
+pub mod read_only;
 pub mod set;
