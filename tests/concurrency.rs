@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Barrier};
 use std::time::Duration;
 
-use common::{size, watchdog};
+use common::{size, spawn_all, watchdog};
 use sharded_map::{ShardedMap, ShardedSet, TryResult};
 
 const THREAD_COUNTS: [usize; 2] = [8, 16];
@@ -19,23 +19,6 @@ fn for_thread_counts(name: &str, scenario: fn(usize)) {
         watchdog(&format!("{name} x{threads}"), LIMIT_S, move || {
             scenario(threads)
         });
-    }
-}
-
-fn spawn_all(threads: usize, f: impl Fn(usize) + Send + Sync + 'static) {
-    let f = Arc::new(f);
-    let start = Arc::new(Barrier::new(threads));
-    let handles: Vec<_> = (0..threads)
-        .map(|t| {
-            let (f, start) = (f.clone(), start.clone());
-            std::thread::spawn(move || {
-                start.wait();
-                f(t)
-            })
-        })
-        .collect();
-    for h in handles {
-        h.join().expect("worker panicked");
     }
 }
 

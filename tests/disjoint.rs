@@ -5,9 +5,9 @@
 mod common;
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::{Arc, Barrier};
+use std::sync::Arc;
 
-use common::{assert_consistent, size, watchdog};
+use common::{assert_consistent, size, spawn_all, watchdog};
 use sharded_map::ShardedMap;
 
 #[test]
@@ -82,29 +82,19 @@ fn opposite_key_orders_do_not_deadlock_and_conserve_the_total() {
             for k in 0..4 {
                 map.insert(k, 1_000);
             }
-            let start = Arc::new(Barrier::new(threads));
-            let handles: Vec<_> = (0..threads)
-                .map(|t| {
-                    let (map, start) = (map.clone(), start.clone());
-                    std::thread::spawn(move || {
-                        start.wait();
-                        for round in 0..ROUNDS {
-                            let (a, b) = ((round % 4) as u32, ((round + 1) % 4) as u32);
-                            // Half the threads name the keys in one order, half in the other.
-                            let (from, to) = if t % 2 == 0 { (a, b) } else { (b, a) };
-                            let [Some(mut x), Some(mut y)] = map.get_disjoint_mut([&from, &to])
-                            else {
-                                panic!("accounts exist");
-                            };
-                            *x -= 1;
-                            *y += 1;
-                        }
-                    })
-                })
-                .collect();
-            for h in handles {
-                h.join().expect("worker panicked");
-            }
+            let m = map.clone();
+            spawn_all(threads, move |t| {
+                for round in 0..ROUNDS {
+                    let (a, b) = ((round % 4) as u32, ((round + 1) % 4) as u32);
+                    // Half the threads name the keys in one order, half in the other.
+                    let (from, to) = if t % 2 == 0 { (a, b) } else { (b, a) };
+                    let [Some(mut x), Some(mut y)] = m.get_disjoint_mut([&from, &to]) else {
+                        panic!("accounts exist");
+                    };
+                    *x -= 1;
+                    *y += 1;
+                }
+            });
             let total: i64 = map.iter().map(|r| *r.value()).sum();
             assert_eq!(total, 4_000, "a transfer was torn");
         });

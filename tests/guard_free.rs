@@ -8,9 +8,9 @@ mod common;
 use std::collections::HashMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Barrier, Mutex};
+use std::sync::{Arc, Mutex};
 
-use common::{assert_consistent, size, watchdog, Colliding};
+use common::{assert_consistent, size, spawn_all, watchdog, Colliding};
 use sharded_map::{Computed, Op, ShardedMap};
 
 const THREAD_COUNTS: [usize; 2] = [8, 16];
@@ -22,23 +22,6 @@ fn configurations() -> Vec<ShardedMap<u64, u64, Colliding>> {
         ShardedMap::with_hasher_and_shard_amount(Colliding, 2),
         ShardedMap::with_hasher(Colliding),
     ]
-}
-
-fn spawn_all(threads: usize, f: impl Fn(usize) + Send + Sync + 'static) {
-    let f = Arc::new(f);
-    let start = Arc::new(Barrier::new(threads));
-    let handles: Vec<_> = (0..threads)
-        .map(|t| {
-            let (f, start) = (f.clone(), start.clone());
-            std::thread::spawn(move || {
-                start.wait();
-                f(t)
-            })
-        })
-        .collect();
-    for h in handles {
-        h.join().expect("worker panicked");
-    }
 }
 
 #[test]

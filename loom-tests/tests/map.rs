@@ -38,6 +38,15 @@ fn key_in_other_shard(map: &Map, key: u64) -> u64 {
         .unwrap()
 }
 
+/// A 2-shard map holding key 1 and a key in the other shard, both with value 0.
+fn two_keys_in_two_shards() -> (Arc<Map>, u64, u64) {
+    let a = 1;
+    let mut map = Map::with_shard_amount(2);
+    let b = key_in_other_shard(&map, a);
+    map.extend([(a, 0), (b, 0)]);
+    (Arc::new(map), a, b)
+}
+
 /// A value type that counts its drops in a loom atomic.
 struct Counted(Arc<AtomicUsize>, u64);
 impl Drop for Counted {
@@ -224,11 +233,7 @@ fn guards_on_two_shards_with_readers_only_never_deadlock() {
     // The documented rule, safe side: holding Refs (shared) on one shard and reading another is
     // fine even while another thread writes to both shards one at a time.
     loom::model(|| {
-        let a = 1;
-        let mut map = Map::with_shard_amount(2);
-        let b = key_in_other_shard(&map, a);
-        map.extend([(a, 0), (b, 0)]);
-        let map = Arc::new(map);
+        let (map, a, b) = two_keys_in_two_shards();
         let t = {
             let map = map.clone();
             thread::spawn(move || {
@@ -253,11 +258,7 @@ fn exclusive_guards_taken_in_opposite_orders_would_deadlock() {
     // held, which is exactly the state in which the blocking `get_mut` deadlocks.
     static BOTH_REFUSED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
     loom::model(|| {
-        let a = 1;
-        let mut map = Map::with_shard_amount(2);
-        let b = key_in_other_shard(&map, a);
-        map.extend([(a, 0), (b, 0)]);
-        let map = Arc::new(map);
+        let (map, a, b) = two_keys_in_two_shards();
         let t = {
             let map = map.clone();
             thread::spawn(move || {
@@ -315,11 +316,7 @@ fn get_disjoint_mut_in_opposite_key_orders_never_deadlocks() {
     // wait for each other (it reports a deadlock if one exists: see scripts/loom-teeth,
     // planted_bug_unordered_disjoint), and both increments land.
     loom::model(|| {
-        let a = 1;
-        let mut map = Map::with_shard_amount(2);
-        let b = key_in_other_shard(&map, a);
-        map.extend([(a, 0), (b, 0)]);
-        let map = Arc::new(map);
+        let (map, a, b) = two_keys_in_two_shards();
         let t = {
             let map = map.clone();
             thread::spawn(move || {

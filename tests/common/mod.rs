@@ -4,7 +4,7 @@
 
 use std::hash::{BuildHasher, Hash, Hasher};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{mpsc, Arc};
+use std::sync::{mpsc, Arc, Barrier};
 use std::time::Duration;
 
 use sharded_map::ShardedMap;
@@ -250,5 +250,24 @@ pub fn watchdog<F: FnOnce() + Send + 'static>(name: &str, secs: u64, f: F) {
                 "watchdog: scenario `{name}` did not finish within {secs}s: deadlock or livelock"
             )
         }
+    }
+}
+
+/// Runs `f(t)` for `t` in `0..threads`, each on its own thread, all released at once by a
+/// barrier; joins them and fails the test if one panicked.
+pub fn spawn_all(threads: usize, f: impl Fn(usize) + Send + Sync + 'static) {
+    let f = Arc::new(f);
+    let start = Arc::new(Barrier::new(threads));
+    let handles: Vec<_> = (0..threads)
+        .map(|t| {
+            let (f, start) = (f.clone(), start.clone());
+            std::thread::spawn(move || {
+                start.wait();
+                f(t)
+            })
+        })
+        .collect();
+    for h in handles {
+        h.join().expect("worker panicked");
     }
 }
