@@ -440,6 +440,71 @@ fn entry_refs() {
     assert!(map.try_entry_ref("a").is_some());
 }
 
+/// `entry_ref`: owned keys are made only when stored or asked for, and every key and value is
+/// dropped exactly once (counted through `Drop`).
+#[test]
+fn entry_ref_drop_accounting() {
+    use sharded_map::EntryRef;
+    use std::borrow::Borrow;
+    use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+
+    static KEYS_MADE: AtomicUsize = AtomicUsize::new(0);
+    static KEYS_DROPPED: AtomicUsize = AtomicUsize::new(0);
+    /// An owned key that counts how often it is made from a borrowed `u64` and dropped. Its
+    /// derived `Hash` of one field hashes like the `u64` it borrows as.
+    #[derive(Debug, PartialEq, Eq, Hash)]
+    struct Key(u64);
+    impl From<&u64> for Key {
+        fn from(k: &u64) -> Self {
+            KEYS_MADE.fetch_add(1, SeqCst);
+            Key(*k)
+        }
+    }
+    impl Borrow<u64> for Key {
+        fn borrow(&self) -> &u64 {
+            &self.0
+        }
+    }
+    impl Drop for Key {
+        fn drop(&mut self) {
+            KEYS_DROPPED.fetch_add(1, SeqCst);
+        }
+    }
+
+    let values = common::counter();
+    let value = |id| common::Tracked::new(id, &values);
+    {
+        let map: DashMap<Key, common::Tracked> = DashMap::new();
+        drop(map.entry_ref(&1).or_insert(value(1))); // vacant: one key made
+        assert_eq!(KEYS_MADE.load(SeqCst), 1);
+        drop(map.entry_ref(&1).or_insert(value(2))); // occupied: no key made; value 2 dropped
+        assert_eq!((KEYS_MADE.load(SeqCst), common::count(&values)), (1, 1));
+        drop(map.entry_ref(&1).insert(value(3))); // replaces (drops) value 1
+        assert_eq!(common::count(&values), 2);
+        let k = map.entry_ref(&2).into_key(); // vacant into_key: a key for the caller only
+        drop(k);
+        assert!(!map.contains_key(&2));
+        let EntryRef::Occupied(o) = map.entry_ref(&1) else {
+            unreachable!()
+        };
+        let (old_key, old_value) = o.replace_entry(value(4)); // a new key replaces the old
+        assert_eq!((old_key.0, old_value.id), (1, 3));
+        drop((old_key, old_value));
+        let EntryRef::Vacant(v) = map.entry_ref(&5) else {
+            unreachable!()
+        };
+        drop(v.insert_entry(value(5)).remove_entry());
+        assert_eq!(map.len(), 1);
+    } // the map drops key 1 (made by replace_entry) and value 4
+    assert_eq!(
+        KEYS_MADE.load(SeqCst),
+        KEYS_DROPPED.load(SeqCst),
+        "every key made was dropped once"
+    );
+    assert_eq!(KEYS_MADE.load(SeqCst), 4);
+    assert_eq!(common::count(&values), 5, "every value dropped once");
+}
+
 /// Checklist, deliberate differences that are still source-compatible: `Ref`/`RefMut` are
 /// `!Send` (asserted in tests/send_sync.rs and tests/compile-fail/), the default hasher is
 /// ahash's, `Map` and the `raw-api` lock types are not provided. This test pins what *is*
@@ -454,21 +519,32 @@ fn deliberate_differences_keep_what_users_rely_on() {
     let _: DashMap<u8, u8, sharded_map::RandomState> = DashMap::new();
 }
 
-/// Feature `serde`: every guard serializes as its value (set guards as their key).
+/// Feature `serde`: every guard serializes as its value (set guards as their key), and the JSON
+/// reads back as that value.
 #[cfg(feature = "serde")]
 #[test]
-fn serde_guards() {
-    let map = DashMap::from([(1, (2, 3))]);
+fn serde_guards_round_trip() {
+    type Value = (u32, String);
+    let value: Value = (2, "three".to_string());
+    let map = DashMap::from([(1, value.clone())]);
+    let back = |json: String| serde_json::from_str::<Value>(&json).unwrap();
     let json = |v: &dyn erased::Ser| v.json();
-    assert_eq!(json(&map.get(&1).unwrap()), "[2,3]");
-    assert_eq!(json(&map.get_mut(&1).unwrap()), "[2,3]");
-    assert_eq!(json(&map.get(&1).unwrap().map(|v| &v.0)), "2");
-    assert_eq!(json(&map.get_mut(&1).unwrap().map(|v| &mut v.1)), "3");
-    assert_eq!(json(&map.iter().next().unwrap()), "[2,3]");
-    assert_eq!(json(&map.iter_mut().next().unwrap()), "[2,3]");
-    let set = DashSet::from(["k"]);
-    assert_eq!(json(&set.get("k").unwrap()), "\"k\"");
-    assert_eq!(json(&set.iter().next().unwrap()), "\"k\"");
+    assert_eq!(back(json(&map.get(&1).unwrap())), value);
+    assert_eq!(back(json(&map.get_mut(&1).unwrap())), value);
+    assert_eq!(back(json(&map.iter().next().unwrap())), value);
+    assert_eq!(back(json(&map.iter_mut().next().unwrap())), value);
+    let mapped = json(&map.get(&1).unwrap().map(|v| &v.0));
+    assert_eq!(serde_json::from_str::<u32>(&mapped).unwrap(), 2);
+    let mapped_mut = json(&map.get_mut(&1).unwrap().map(|v| &mut v.1));
+    assert_eq!(
+        serde_json::from_str::<String>(&mapped_mut).unwrap(),
+        "three"
+    );
+    let set = DashSet::from(["k".to_string()]);
+    let key = json(&set.get("k").unwrap());
+    assert_eq!(serde_json::from_str::<String>(&key).unwrap(), "k");
+    let key = json(&set.iter().next().unwrap());
+    assert_eq!(serde_json::from_str::<String>(&key).unwrap(), "k");
 }
 
 #[cfg(feature = "serde")]

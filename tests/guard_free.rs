@@ -307,3 +307,44 @@ fn compute_upsert_and_with_mut_are_atomic_under_contention() {
         });
     }
 }
+
+#[test]
+fn get_cloned_and_try_get_or_insert_with_under_contention() {
+    for threads in THREAD_COUNTS {
+        watchdog(&format!("get_cloned x{threads}"), LIMIT_S, move || {
+            // Values are pairs (n, 2n): a torn or lost update would break the pattern.
+            let map = Arc::new(ShardedMap::<u64, (u64, u64)>::with_shard_amount(4));
+            let calls = Arc::new(AtomicUsize::new(0));
+            let (m, c) = (map.clone(), calls.clone());
+            spawn_all(threads, move |t| {
+                for round in 0..ROUNDS as u64 {
+                    let key = round % KEYS;
+                    if t % 2 == 0 {
+                        // Writers: create the key once (counted), then step it under one lock.
+                        let made: Result<_, ()> = m.try_get_or_insert_with(key, || {
+                            c.fetch_add(1, Ordering::SeqCst);
+                            Ok((0, 0))
+                        });
+                        let (n, double) = made.unwrap();
+                        assert_eq!(double, 2 * n);
+                        m.with_mut(&key, |_, v| *v = (v.0 + 1, v.1 + 2));
+                    } else if let Some((n, double)) = m.get_cloned(&key) {
+                        assert_eq!(double, 2 * n, "get_cloned saw a torn value");
+                    }
+                }
+            });
+            let writers = threads.div_ceil(2) as u64;
+            let created = calls.load(Ordering::SeqCst);
+            assert_eq!(
+                created,
+                KEYS.min(ROUNDS as u64) as usize,
+                "one creation per key"
+            );
+            let total: u64 = (0..KEYS)
+                .filter_map(|k| map.get_cloned(&k))
+                .map(|v| v.0)
+                .sum();
+            assert_eq!(total, writers * ROUNDS as u64, "every step landed");
+        });
+    }
+}
