@@ -358,8 +358,10 @@ impl<K, V> core::ops::Deref for WriteGuard<'_, K, V> {
     type Target = Table<K, V>;
     #[inline]
     fn deref(&self) -> &Table<K, V> {
-        // SAFETY: the exclusive lock is held, as required; `&self` only allows shared use.
-        unsafe { MutPtr::deref(&self.table) }
+        // SAFETY: the exclusive lock is held, as required, so nothing else accesses the table;
+        // `&self` allows only shared use, so the reference is made shared from the raw pointer
+        // (never a `&mut` from `&self`: two shared derefs of one guard must not alias `&mut`s).
+        unsafe { &*self.table.with(|p| p.cast_const()) }
     }
 }
 

@@ -85,6 +85,13 @@ mod imp {
             // SAFETY: the caller guarantees exclusivity for the lifetime of the reference.
             unsafe { &mut *self.0 }
         }
+
+        /// Calls `f` with the raw pointer (loom's API), for a shared reborrow that must not go
+        /// through a `&mut` (`WriteGuard`'s `Deref`).
+        #[inline]
+        pub(crate) fn with<R>(&self, f: impl FnOnce(*mut T) -> R) -> R {
+            f(self.0)
+        }
     }
 
     /// Bounded spinning before a thread parks (exponential `spin_loop`, then a few yields).
