@@ -14,7 +14,7 @@ use crate::guards::{Ref, RefMut};
 use crate::iter::{Iter, IterMut, OwningIter};
 use crate::lock::ReaderSlots;
 use crate::shard::{
-    self, ElemMut, ElemRef, PaddedShard, Shard, ShardRef, ShardRefs, Table, WriteGuard,
+    self, ElemMut, ElemRef, PaddedShard, Shard, ShardRef, ShardRefs, Table, TablesMut, WriteGuard,
 };
 use crate::try_result::TryResult;
 use crate::view::ReadOnlyView;
@@ -1049,17 +1049,12 @@ impl<K: Eq + Hash, V, S: BuildHasher> ShardedMap<K, V, S> {
     /// Inserts every pair through `&mut self`: exclusive access, so no lock is taken at all.
     /// The per-shard counters are refreshed at the end, also if a `Hash` or `Eq` panics.
     pub(crate) fn extend_exclusive<I: IntoIterator<Item = (K, V)>>(&mut self, iter: I) {
-        struct SyncLens<'a, K, V>(&'a mut [PaddedShard<K, V>]);
-        impl<K, V> Drop for SyncLens<'_, K, V> {
-            fn drop(&mut self) {
-                self.0.iter_mut().for_each(|s| s.sync_len());
-            }
-        }
         let (shards, router) = self.shards_and_router();
-        let shards = SyncLens(shards);
+        // Re-syncs every shard's counter when the loop ends, also if a `Hash` or `Eq` panics.
+        let mut tables = TablesMut::new(shards);
         for (key, value) in iter {
             let (hash, index) = router.locate(&key);
-            let table = shards.0[index].table_mut();
+            let table = tables.get_mut(index).expect("shard index in range");
             insert_in(table, hash, key, value, |pair| router.rehash(pair));
         }
     }

@@ -26,7 +26,7 @@ use hashbrown::HashTable;
 use crate::deadlock::Site;
 use crate::guards::NotSend;
 use crate::map::Router;
-use crate::shard::{PaddedShard, ReadGuard, ShardRef, WriteGuard};
+use crate::shard::{ReadGuard, ShardRef, TablesMut, WriteGuard};
 use crate::ShardedMap;
 
 /// One shard of a map and its lock (feature `raw-api`), from [`ShardedMap::shards`].
@@ -251,7 +251,7 @@ impl<K, V> fmt::Debug for RawWriteGuard<'_, K, V> {
 /// assert_eq!(map.get_cloned(&3), Some(3));
 /// ```
 pub struct ShardsMut<'a, K, V, S> {
-    shards: &'a mut [PaddedShard<K, V>],
+    tables: TablesMut<'a, K, V>,
     router: Router<'a, S>,
 }
 
@@ -304,7 +304,7 @@ impl<K, V, S> ShardsMut<'_, K, V, S> {
     /// assert_eq!(map.shards_mut().len(), 4);
     /// ```
     pub fn len(&self) -> usize {
-        self.shards.len()
+        self.tables.len()
     }
 
     /// Always `false`: a map has at least two shards.
@@ -316,7 +316,7 @@ impl<K, V, S> ShardsMut<'_, K, V, S> {
     /// assert!(!map.shards_mut().is_empty());
     /// ```
     pub fn is_empty(&self) -> bool {
-        self.shards.is_empty()
+        self.tables.len() == 0
     }
 
     /// Every table, mutably, in shard order.
@@ -329,7 +329,7 @@ impl<K, V, S> ShardsMut<'_, K, V, S> {
     /// assert_eq!(map.get_cloned(&2), Some(20));
     /// ```
     pub fn iter_mut(&mut self) -> impl Iterator<Item = &mut HashTable<(K, V)>> + '_ {
-        self.shards.iter_mut().map(|s| s.table_mut())
+        self.tables.iter_mut()
     }
 
     /// Shard `index`'s table, mutably; `None` if there is no such shard.
@@ -344,20 +344,14 @@ impl<K, V, S> ShardsMut<'_, K, V, S> {
     /// assert!(shards.get_mut(1000).is_none());
     /// ```
     pub fn get_mut(&mut self, index: usize) -> Option<&mut HashTable<(K, V)>> {
-        self.shards.get_mut(index).map(|s| s.table_mut())
-    }
-}
-
-impl<K, V, S> Drop for ShardsMut<'_, K, V, S> {
-    fn drop(&mut self) {
-        self.shards.iter_mut().for_each(|s| s.sync_len());
+        self.tables.get_mut(index)
     }
 }
 
 impl<K, V, S> fmt::Debug for ShardsMut<'_, K, V, S> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ShardsMut")
-            .field("shards", &self.shards.len())
+            .field("shards", &self.tables.len())
             .finish_non_exhaustive()
     }
 }
@@ -390,7 +384,10 @@ impl<K, V, S> ShardedMap<K, V, S> {
     /// ```
     pub fn shards_mut(&mut self) -> ShardsMut<'_, K, V, S> {
         let (shards, router) = self.shards_and_router();
-        ShardsMut { shards, router }
+        ShardsMut {
+            tables: TablesMut::new(shards),
+            router,
+        }
     }
 
     /// Takes the map apart into its shard tables, in shard order (feature `raw-api`).

@@ -65,21 +65,98 @@ impl<K, V> Shard<K, V> {
         self.lock.counters()
     }
 
-    /// The table through `&mut self`: no lock is needed. The caller must call
-    /// [`sync_len`](Self::sync_len) afterwards (see `ShardedMap::extend_exclusive`).
+    /// The table through `&mut self` (no lock is needed), behind a guard that re-syncs the entry
+    /// counter when it drops: the only way to change a table without its lock.
+    #[cfg(feature = "rayon")]
     #[inline]
-    pub(crate) fn table_mut(&mut self) -> &mut Table<K, V> {
+    pub(crate) fn exclusive(&mut self) -> TableMut<'_, K, V> {
+        TableMut {
+            table: self.table.get_exclusive(),
+            len: &self.len,
+        }
+    }
+
+    /// The table through `&mut self`. Private: callers go through [`TableMut`] or
+    /// [`TablesMut`], which call `sync_len` when they drop.
+    #[inline]
+    fn table_mut(&mut self) -> &mut Table<K, V> {
         self.table.get_exclusive()
     }
 
     /// Re-establishes `len == table.len()` after changes made through `table_mut`.
-    pub(crate) fn sync_len(&mut self) {
+    fn sync_len(&mut self) {
         let len = self.table.get_exclusive().len();
         self.len.store(len, Ordering::Relaxed);
     }
 
     pub(crate) fn into_table(self) -> Table<K, V> {
         self.table.into_inner()
+    }
+}
+
+/// One shard's table through `&mut` (from [`Shard::exclusive`]): no lock is taken, and the
+/// shard's entry counter is re-synced when this drops, also during unwinding.
+#[cfg(feature = "rayon")]
+pub(crate) struct TableMut<'a, K, V> {
+    table: &'a mut Table<K, V>,
+    len: &'a AtomicUsize,
+}
+
+#[cfg(feature = "rayon")]
+impl<K, V> core::ops::Deref for TableMut<'_, K, V> {
+    type Target = Table<K, V>;
+    #[inline]
+    fn deref(&self) -> &Table<K, V> {
+        self.table
+    }
+}
+
+#[cfg(feature = "rayon")]
+impl<K, V> core::ops::DerefMut for TableMut<'_, K, V> {
+    #[inline]
+    fn deref_mut(&mut self) -> &mut Table<K, V> {
+        self.table
+    }
+}
+
+#[cfg(feature = "rayon")]
+impl<K, V> Drop for TableMut<'_, K, V> {
+    fn drop(&mut self) {
+        self.len.store(self.table.len(), Ordering::Relaxed);
+    }
+}
+
+/// Every shard's table of a map through `&mut` (no lock is taken); every shard's entry counter
+/// is re-synced when this drops, also during unwinding.
+pub(crate) struct TablesMut<'a, K, V>(&'a mut [PaddedShard<K, V>]);
+
+impl<'a, K, V> TablesMut<'a, K, V> {
+    pub(crate) fn new(shards: &'a mut [PaddedShard<K, V>]) -> Self {
+        Self(shards)
+    }
+
+    /// The number of shards.
+    #[cfg(feature = "raw-api")]
+    pub(crate) fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Shard `index`'s table, or `None` if there is no such shard.
+    #[inline]
+    pub(crate) fn get_mut(&mut self, index: usize) -> Option<&mut Table<K, V>> {
+        self.0.get_mut(index).map(|s| s.table_mut())
+    }
+
+    /// Every table, in shard order.
+    #[cfg(feature = "raw-api")]
+    pub(crate) fn iter_mut(&mut self) -> impl Iterator<Item = &mut Table<K, V>> + '_ {
+        self.0.iter_mut().map(|s| s.table_mut())
+    }
+}
+
+impl<K, V> Drop for TablesMut<'_, K, V> {
+    fn drop(&mut self) {
+        self.0.iter_mut().for_each(|s| s.sync_len());
     }
 }
 

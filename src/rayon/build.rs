@@ -32,7 +32,7 @@ use rayon::iter::{FromParallelIterator, IntoParallelIterator, ParallelExtend, Pa
 
 use crate::deadlock::Site;
 use crate::map::{insert_in, Router};
-use crate::shard::{PaddedShard, Table};
+use crate::shard::Table;
 use crate::{ShardedMap, ShardedSet};
 
 /// Items of one shard: `(hash, key, value)`. Within a bucket no key occurs twice, or the items
@@ -264,15 +264,6 @@ fn fill<K: Eq + Hash, V, S: BuildHasher>(
     }
 }
 
-/// Re-establishes a shard's entry counter when its fill ends, also by a panic.
-struct SyncLen<'a, K, V>(&'a mut PaddedShard<K, V>);
-
-impl<K, V> Drop for SyncLen<'_, K, V> {
-    fn drop(&mut self) {
-        self.0.sync_len();
-    }
-}
-
 /// Extends the map in parallel with no locking at all (`&mut self`). Workers hash the items
 /// once and bucket them by shard, dropping duplicates in small per-worker windows; then each
 /// shard is filled by one worker. Among equal keys the item last in iteration order wins, as
@@ -301,8 +292,8 @@ where
             buckets,
         )
         .for_each(|(shard, buckets)| {
-            let shard = SyncLen(shard);
-            fill(shard.0.table_mut(), buckets, router);
+            // The guard re-syncs the shard's entry counter when the fill ends, also by a panic.
+            fill(&mut shard.exclusive(), buckets, router);
         });
     }
 }
