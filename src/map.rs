@@ -486,7 +486,7 @@ impl<K, V, S> ShardedMap<K, V, S> {
     }
 
     /// The shards through `&mut self` (no locking needed) next to the router, borrowed apart.
-    /// A caller that changes tables must call `Shard::sync_len` on each afterwards.
+    /// Tables are reached through `TablesMut` or `Shard::exclusive`, which re-sync the counters.
     pub(crate) fn shards_and_router(&mut self) -> (&mut [PaddedShard<K, V>], Router<'_, S>) {
         let Self {
             shift,
