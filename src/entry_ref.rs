@@ -17,6 +17,7 @@ use equivalent::Equivalent;
 use crate::deadlock::Site;
 use crate::entry::{insert_reserved, Bucket, HELD};
 use crate::guards::{NotSend, RefMut};
+use crate::map::equivalent_key;
 use crate::shard::{ElemMut, WriteGuard};
 use crate::ShardedMap;
 
@@ -573,7 +574,7 @@ impl<K: Eq + Hash, V, S: BuildHasher> ShardedMap<K, V, S> {
         hash: u64,
         key: &'q Q,
     ) -> EntryRef<'a, 'q, K, Q, V> {
-        let found = guard.find_bucket_index(hash, |(k, _)| key.equivalent(k));
+        let found = guard.find_bucket_index(hash, equivalent_key(key));
         if found.is_none() {
             // Reserve now, while the hasher is at hand, so inserting never needs it.
             guard.reserve(1, self.rehasher());

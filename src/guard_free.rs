@@ -22,6 +22,7 @@ use core::hash::{BuildHasher, Hash};
 use equivalent::Equivalent;
 
 use crate::deadlock::Site;
+use crate::map::equivalent_key;
 use crate::ShardedMap;
 
 /// What [`ShardedMap::compute`] should do with an entry, decided by its closure.
@@ -100,7 +101,7 @@ impl<K: Eq + Hash, V, S: BuildHasher> ShardedMap<K, V, S> {
         let hash = self.hash(key);
         let shard = self.shard_for(hash).read(Site::new("get_cloned"));
         shard
-            .find(hash, |(k, _)| key.equivalent(k))
+            .find(hash, equivalent_key(key))
             .map(|(_, v)| v.clone())
     }
 
@@ -132,7 +133,7 @@ impl<K: Eq + Hash, V, S: BuildHasher> ShardedMap<K, V, S> {
         let hash = self.hash(key);
         let mut shard = self.shard_for(hash).write(Site::new("with_mut"));
         shard
-            .find_mut(hash, |(k, _)| key.equivalent(k))
+            .find_mut(hash, equivalent_key(key))
             .map(|(k, v)| f(k, v))
     }
 
@@ -210,13 +211,13 @@ impl<K: Eq + Hash, V, S: BuildHasher> ShardedMap<K, V, S> {
         let shard = self.shard_for(hash);
         if let Some(v) = shard
             .read(site)
-            .find(hash, |(k, _)| *k == key)
+            .find(hash, equivalent_key(&key))
             .map(|(_, v)| v.clone())
         {
             return Ok(v);
         }
         let mut table = shard.write(site);
-        if let Some((_, v)) = table.find(hash, |(k, _)| *k == key) {
+        if let Some((_, v)) = table.find(hash, equivalent_key(&key)) {
             return Ok(v.clone());
         }
         let value = f()?;
@@ -255,7 +256,7 @@ impl<K: Eq + Hash, V, S: BuildHasher> ShardedMap<K, V, S> {
     pub fn compute(&self, key: K, f: impl FnOnce(Option<&V>) -> Op<V>) -> Computed<K, V> {
         let hash = self.hash(&key);
         let mut table = self.shard_for(hash).write(Site::new("compute"));
-        match table.find_entry(hash, |(k, _)| *k == key) {
+        match table.find_entry(hash, equivalent_key(&key)) {
             Ok(mut entry) => match f(Some(&entry.get().1)) {
                 Op::Keep => Computed::Unchanged,
                 Op::Insert(value) => {
@@ -299,7 +300,7 @@ impl<K: Eq + Hash, V, S: BuildHasher> ShardedMap<K, V, S> {
     pub fn upsert(&self, key: K, value: V, update: impl FnOnce(&mut V)) -> bool {
         let hash = self.hash(&key);
         let mut table = self.shard_for(hash).write(Site::new("upsert"));
-        match table.find_entry(hash, |(k, _)| *k == key) {
+        match table.find_entry(hash, equivalent_key(&key)) {
             Ok(mut entry) => {
                 update(&mut entry.get_mut().1);
                 false

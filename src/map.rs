@@ -102,6 +102,23 @@ pub(crate) fn hash_key<S: BuildHasher, Q: ?Sized + Hash>(hasher: &S, key: &Q) ->
     mix(hasher.hash_one(key))
 }
 
+/// The hash of a stored pair, for hashbrown when a table grows (hashbrown's `make_hasher`):
+/// every caller gets this one closure type per key, value and hasher, so hashbrown's growth
+/// path is compiled once for them.
+#[inline]
+pub(crate) fn make_hasher<K: Hash, V, S: BuildHasher>(hasher: &S) -> impl Fn(&(K, V)) -> u64 + '_ {
+    move |(k, _)| hash_key(hasher, k)
+}
+
+/// Whether a stored pair's key is equivalent to `key` (hashbrown's `equivalent_key`): the one
+/// lookup closure, for borrowed (`Q`) and owned (`K`, through `Equivalent`'s blanket impl) keys.
+#[inline]
+pub(crate) fn equivalent_key<Q: ?Sized + Equivalent<K>, K, V>(
+    key: &Q,
+) -> impl Fn(&(K, V)) -> bool + '_ {
+    move |(k, _)| key.equivalent(k)
+}
+
 /// Inserts `(key, value)` into `table` with one probe: replaces the value (keeping the stored key)
 /// and returns the old one if the key is present. `rehash` is only called if the table grows.
 #[inline]
@@ -112,7 +129,7 @@ pub(crate) fn insert_in<K: Eq, V>(
     value: V,
     rehash: impl Fn(&(K, V)) -> u64,
 ) -> Option<V> {
-    match table.entry(hash, |(k, _)| *k == key, rehash) {
+    match table.entry(hash, equivalent_key(&key), rehash) {
         hashbrown::hash_table::Entry::Occupied(mut e) => {
             Some(core::mem::replace(&mut e.get_mut().1, value))
         }
@@ -138,7 +155,7 @@ impl<S> Clone for Router<'_, S> {
 
 impl<S> Copy for Router<'_, S> {}
 
-impl<S: BuildHasher> Router<'_, S> {
+impl<'a, S: BuildHasher> Router<'a, S> {
     /// `key`'s hash (the map's one hash per operation) and its shard index.
     #[inline]
     pub(crate) fn locate<K: ?Sized + Hash>(&self, key: &K) -> (u64, usize) {
@@ -146,10 +163,10 @@ impl<S: BuildHasher> Router<'_, S> {
         (hash, shard_index(hash, self.shift))
     }
 
-    /// The hash of a stored pair, for hashbrown when a table grows.
+    /// The hash of a stored pair, for hashbrown when a table grows ([`make_hasher`]'s closure).
     #[inline]
-    pub(crate) fn rehash<K: Hash, V>(&self, (key, _): &(K, V)) -> u64 {
-        hash_key(self.hasher, key)
+    pub(crate) fn rehasher<K: Hash, V>(&self) -> impl Fn(&(K, V)) -> u64 + 'a {
+        make_hasher(self.hasher)
     }
 }
 
@@ -647,7 +664,7 @@ impl<K: Eq + Hash, V, S: BuildHasher> ShardedMap<K, V, S> {
     /// The rehash function handed to a shard's table when it grows.
     #[inline]
     pub(crate) fn rehasher(&self) -> impl Fn(&(K, V)) -> u64 + '_ {
-        move |(k, _)| self.hash(k)
+        make_hasher(&self.hasher)
     }
 
     /// The hash the map uses for `item`, as a `usize` (the mixed hash; on 32-bit targets its top
@@ -761,7 +778,7 @@ impl<K: Eq + Hash, V, S: BuildHasher> ShardedMap<K, V, S> {
     ) -> Option<(K, V)> {
         let hash = self.hash(key);
         let mut shard = self.shard_for(hash).write(site);
-        let mut entry = shard.find_entry(hash, |(k, _)| key.equivalent(k)).ok()?;
+        let mut entry = shard.find_entry(hash, equivalent_key(key)).ok()?;
         let (k, v) = entry.get_mut();
         if f(k, v) {
             Some(entry.remove().0)
@@ -787,7 +804,7 @@ impl<K: Eq + Hash, V, S: BuildHasher> ShardedMap<K, V, S> {
     pub fn get<Q: ?Sized + Hash + Equivalent<K>>(&self, key: &Q) -> Option<Ref<'_, K, V>> {
         let hash = self.hash(key);
         let guard = self.shard_for(hash).read(Site::new("get"));
-        ElemRef::new(guard, |t| t.find(hash, |(k, _)| key.equivalent(k)))
+        ElemRef::new(guard, |t| t.find(hash, equivalent_key(key)))
             .ok()
             .map(Ref::new)
     }
@@ -807,7 +824,7 @@ impl<K: Eq + Hash, V, S: BuildHasher> ShardedMap<K, V, S> {
     pub fn get_mut<Q: ?Sized + Hash + Equivalent<K>>(&self, key: &Q) -> Option<RefMut<'_, K, V>> {
         let hash = self.hash(key);
         let guard = self.shard_for(hash).write(Site::new("get_mut"));
-        ElemMut::new(guard, |t| t.find_mut(hash, |(k, _)| key.equivalent(k)))
+        ElemMut::new(guard, |t| t.find_mut(hash, equivalent_key(key)))
             .ok()
             .map(RefMut::new)
     }
@@ -830,7 +847,7 @@ impl<K: Eq + Hash, V, S: BuildHasher> ShardedMap<K, V, S> {
         let Some(guard) = self.shard_for(hash).try_read(Site::new("try_get")) else {
             return TryResult::Locked;
         };
-        match ElemRef::new(guard, |t| t.find(hash, |(k, _)| key.equivalent(k))) {
+        match ElemRef::new(guard, |t| t.find(hash, equivalent_key(key))) {
             Ok(elem) => TryResult::Present(Ref::new(elem)),
             Err(_) => TryResult::Absent,
         }
@@ -858,7 +875,7 @@ impl<K: Eq + Hash, V, S: BuildHasher> ShardedMap<K, V, S> {
         let Some(guard) = self.shard_for(hash).try_write(Site::new("try_get_mut")) else {
             return TryResult::Locked;
         };
-        match ElemMut::new(guard, |t| t.find_mut(hash, |(k, _)| key.equivalent(k))) {
+        match ElemMut::new(guard, |t| t.find_mut(hash, equivalent_key(key))) {
             Ok(elem) => TryResult::Present(RefMut::new(elem)),
             Err(_) => TryResult::Absent,
         }
@@ -878,7 +895,7 @@ impl<K: Eq + Hash, V, S: BuildHasher> ShardedMap<K, V, S> {
     pub fn contains_key<Q: ?Sized + Hash + Equivalent<K>>(&self, key: &Q) -> bool {
         let hash = self.hash(key);
         let shard = self.shard_for(hash).read(Site::new("contains_key"));
-        shard.find(hash, |(k, _)| key.equivalent(k)).is_some()
+        shard.find(hash, equivalent_key(key)).is_some()
     }
 
     /// Calls `f` on `key`'s entry, if present, and returns its result; no guard escapes.
@@ -898,9 +915,7 @@ impl<K: Eq + Hash, V, S: BuildHasher> ShardedMap<K, V, S> {
     ) -> Option<R> {
         let hash = self.hash(key);
         let shard = self.shard_for(hash).read(Site::new("view"));
-        shard
-            .find(hash, |(k, _)| key.equivalent(k))
-            .map(|(k, v)| f(k, v))
+        shard.find(hash, equivalent_key(key)).map(|(k, v)| f(k, v))
     }
 
     /// Replaces `key`'s value `v` with `f(&key, v)`, if the key is present.
@@ -920,7 +935,7 @@ impl<K: Eq + Hash, V, S: BuildHasher> ShardedMap<K, V, S> {
     pub fn alter<Q: ?Sized + Hash + Equivalent<K>>(&self, key: &Q, f: impl FnOnce(&K, V) -> V) {
         let hash = self.hash(key);
         let mut shard = self.shard_for(hash).write(Site::new("alter"));
-        if let Ok(entry) = shard.find_entry(hash, |(k, _)| key.equivalent(k)) {
+        if let Ok(entry) = shard.find_entry(hash, equivalent_key(key)) {
             // Take the entry out; if `f` panics it is simply gone. The freed slot takes it back
             // without growing or rehashing.
             let ((k, v), vacant) = entry.remove();
@@ -972,7 +987,7 @@ impl<K: Eq + Hash, V, S: BuildHasher> ShardedMap<K, V, S> {
         hash: u64,
         key: K,
     ) -> Entry<'a, K, V> {
-        match guard.find_bucket_index(hash, |(k, _)| *k == key) {
+        match guard.find_bucket_index(hash, equivalent_key(&key)) {
             Some(index) => Entry::Occupied(OccupiedEntry::new(guard, index, key)),
             None => {
                 // Reserve now, while the hasher is at hand, so inserting through the entry never
@@ -1055,7 +1070,7 @@ impl<K: Eq + Hash, V, S: BuildHasher> ShardedMap<K, V, S> {
         for (key, value) in iter {
             let (hash, index) = router.locate(&key);
             let table = tables.get_mut(index).expect("shard index in range");
-            insert_in(table, hash, key, value, |pair| router.rehash(pair));
+            insert_in(table, hash, key, value, router.rehasher());
         }
     }
 }

@@ -289,8 +289,7 @@ impl<'a, K, V, S: BuildHasher> ShardsMut<'a, K, V, S> {
     where
         K: Hash,
     {
-        let router = self.router;
-        move |(key, _)| router.locate(key).0
+        self.router.rehasher()
     }
 }
 

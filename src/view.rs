@@ -6,7 +6,7 @@ use core::hash::{BuildHasher, Hash};
 
 use equivalent::Equivalent;
 
-use crate::map::{hash_key, shard_index};
+use crate::map::{equivalent_key, hash_key, shard_index};
 use crate::shard::Table;
 use crate::ShardedMap;
 
@@ -158,7 +158,7 @@ impl<K: Eq + Hash, V, S: BuildHasher> ReadOnlyView<K, V, S> {
     fn find<Q: ?Sized + Hash + Equivalent<K>>(&self, key: &Q) -> Option<&(K, V)> {
         let hash = hash_key(&self.hasher, key);
         let table = &self.tables[shard_index(hash, self.shift)];
-        table.find(hash, |(k, _)| key.equivalent(k))
+        table.find(hash, equivalent_key(key))
     }
 
     /// Whether `key` is present.

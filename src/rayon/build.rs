@@ -259,7 +259,7 @@ fn fill<K: Eq + Hash, V, S: BuildHasher>(
 ) {
     for bucket in buckets {
         for (hash, key, value) in bucket {
-            insert_in(table, hash, key, value, |pair| router.rehash(pair));
+            insert_in(table, hash, key, value, router.rehasher());
         }
     }
 }

@@ -142,7 +142,7 @@ pub fn count(c: &Arc<AtomicUsize>) -> usize {
     c.load(Ordering::SeqCst)
 }
 
-/// A key whose `Hash` or `Eq` panics while its switch is on.
+/// A key whose `Hash` or `Eq` panics while its switch is on (`Eq`: either side's switch).
 #[derive(Debug, Clone)]
 pub struct Bomb {
     pub id: u64,
@@ -170,8 +170,10 @@ impl Hash for Bomb {
 }
 
 impl PartialEq for Bomb {
+    /// Panics if either side is armed: the map may compare in either direction (it compares the
+    /// probe key with the stored one, as hashbrown's `equivalent_key` does).
     fn eq(&self, other: &Self) -> bool {
-        if self.eq_panics.load(Ordering::SeqCst) {
+        if self.eq_panics.load(Ordering::SeqCst) || other.eq_panics.load(Ordering::SeqCst) {
             panic!("Bomb: eq panics");
         }
         self.id == other.id
