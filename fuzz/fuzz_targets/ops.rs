@@ -1,4 +1,5 @@
-//! Applies an arbitrary sequence of operations to a `ShardedMap` and to a std `HashMap` and
+//! Applies an arbitrary sequence of operations (the guard API, the guard-free API,
+//! `get_disjoint_mut` and `entry_ref` included) to a `ShardedMap` and to a std `HashMap` and
 //! compares them after every operation. The configuration (shard count 2, 4 or 8; ahash or a
 //! hasher under which every key collides) is drawn from the input too.
 #![no_main]
@@ -9,7 +10,7 @@ use std::hash::{BuildHasher, Hasher};
 use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
 use sharded_map::mapref::entry::Entry;
-use sharded_map::ShardedMap;
+use sharded_map::{Computed, EntryRef, Op as MapOp, ShardedMap};
 
 #[derive(Clone, Copy, Default)]
 struct Colliding;
@@ -49,6 +50,19 @@ enum Op {
     Clear,
     ShrinkToFit,
     ContainsKey(u8),
+    GetCloned(u8),
+    WithMut(u8, u16),
+    GetOrInsertWith(u8, u16),
+    /// `compute` with the closure's choice drawn from the input: 0 keep, 1 insert, 2 remove.
+    Compute(u8, u8, u16),
+    Upsert(u8, u16),
+    /// Two keys through `get_disjoint_mut`, each bumped by the value. A repeated present key
+    /// is skipped: it panics by contract (tests/disjoint.rs checks that), and libFuzzer's panic
+    /// hook aborts on any panic.
+    Disjoint(u8, u8, u16),
+    /// `entry_ref` (a borrowed key): replace the value if occupied (inserting would need
+    /// `K: From<&Q>`, which `u8` lacks).
+    EntryRefReplace(u8, u16),
 }
 
 #[derive(Arbitrary, Debug)]
@@ -135,6 +149,77 @@ fn check<S: BuildHasher>(map: ShardedMap<u8, u16, S>, ops: &[Op]) {
             }
             Op::ShrinkToFit => map.shrink_to_fit(),
             Op::ContainsKey(k) => assert_eq!(map.contains_key(&k), model.contains_key(&k)),
+            Op::GetCloned(k) => assert_eq!(map.get_cloned(&k), model.get(&k).copied()),
+            Op::WithMut(k, v) => {
+                let ours = map.with_mut(&k, |_, x| std::mem::replace(x, v));
+                assert_eq!(ours, model.get_mut(&k).map(|x| std::mem::replace(x, v)));
+            }
+            Op::GetOrInsertWith(k, v) => {
+                assert_eq!(
+                    map.get_or_insert_with(k, || v),
+                    *model.entry(k).or_insert(v)
+                )
+            }
+            Op::Compute(k, choice, v) => {
+                let before = model.get(&k).copied();
+                let ours = map.compute(k, |x| {
+                    assert_eq!(x.copied(), before, "compute sees the stored value");
+                    match choice % 3 {
+                        0 => MapOp::Keep,
+                        1 => MapOp::Insert(v),
+                        _ => MapOp::Remove,
+                    }
+                });
+                let theirs = match (choice % 3, before) {
+                    (1, None) => Computed::Inserted,
+                    (1, Some(old)) => Computed::Replaced(old),
+                    (2, Some(old)) => Computed::Removed(k, old),
+                    _ => Computed::Unchanged,
+                };
+                match choice % 3 {
+                    1 => {
+                        model.insert(k, v);
+                    }
+                    2 => {
+                        model.remove(&k);
+                    }
+                    _ => {}
+                }
+                assert_eq!(ours, theirs);
+            }
+            Op::Upsert(k, v) => {
+                let inserted = map.upsert(k, v, |x| *x = x.wrapping_add(v));
+                assert_eq!(inserted, !model.contains_key(&k));
+                model
+                    .entry(k)
+                    .and_modify(|x| *x = x.wrapping_add(v))
+                    .or_insert(v);
+            }
+            Op::Disjoint(a, b, v) => {
+                if !(a == b && model.contains_key(&a)) {
+                    let [x, y] = map.get_disjoint_mut([&a, &b]);
+                    assert_eq!(x.is_some(), model.contains_key(&a));
+                    assert_eq!(y.is_some(), model.contains_key(&b));
+                    for (mut guard, key) in [(x, a), (y, b)]
+                        .into_iter()
+                        .filter_map(|(g, k)| Some((g?, k)))
+                    {
+                        *guard = guard.wrapping_add(v);
+                        let m = model.get_mut(&key).unwrap();
+                        *m = m.wrapping_add(v);
+                    }
+                }
+            }
+            Op::EntryRefReplace(k, v) => {
+                let ours = match map.entry_ref(&k) {
+                    EntryRef::Occupied(mut o) => Some(o.insert(v)),
+                    EntryRef::Vacant(e) => {
+                        assert_eq!(*e.key(), k);
+                        None
+                    }
+                };
+                assert_eq!(ours, model.get_mut(&k).map(|x| std::mem::replace(x, v)));
+            }
         }
         assert_eq!(map.len(), model.len());
     }
