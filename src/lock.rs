@@ -262,8 +262,10 @@ impl ReadHold<'_> {
 ///   exclusively waits for itself forever.
 /// - **No thread affinity.** A lock taken on one thread may be released on another.
 ///
-/// Every method that may take or revoke a slot takes the lock's [`Slots`]; a lock must always be
-/// used with the same ones.
+/// Every method that may take or revoke a slot takes the lock's [`Slots`] and is `unsafe`: a
+/// lock must always be used with its own slots (with another lock's, a writer could miss a reader
+/// that holds this lock through its slot). The map pairs them in one place, `shard::Shards`,
+/// which is the only maker of the handles that call these methods.
 ///
 /// [Locking](crate::locking): see the policy above.
 #[derive(Debug)]
@@ -321,8 +323,13 @@ impl RawRwLock {
     /// Takes the lock shared, blocking while a writer holds it.
     ///
     /// [Locking](crate::locking): blocks while a writer holds the lock.
+    ///
+    /// # Safety
+    /// `slots` are this lock's own: the same [`Slots`] (table and index) on every call on this
+    /// lock, used for no other lock. With another lock's slots a writer would miss a reader
+    /// that holds this lock through its slot (a data race).
     #[inline]
-    pub fn lock_shared<'s>(&self, slots: Slots<'s>) -> ReadHold<'s> {
+    pub unsafe fn lock_shared<'s>(&self, slots: Slots<'s>) -> ReadHold<'s> {
         if let Some(slot) = self.try_lock_shared_slot(slots) {
             return ReadHold(Some(slot));
         }
@@ -338,8 +345,13 @@ impl RawRwLock {
     /// Takes the lock shared if no writer holds it; never blocks.
     ///
     /// [Locking](crate::locking): never blocks.
+    ///
+    /// # Safety
+    /// `slots` are this lock's own: the same [`Slots`] (table and index) on every call on this
+    /// lock, used for no other lock. With another lock's slots a writer would miss a reader
+    /// that holds this lock through its slot (a data race).
     #[inline]
-    pub fn try_lock_shared<'s>(&self, slots: Slots<'s>) -> Option<ReadHold<'s>> {
+    pub unsafe fn try_lock_shared<'s>(&self, slots: Slots<'s>) -> Option<ReadHold<'s>> {
         if let Some(slot) = self.try_lock_shared_slot(slots) {
             return Some(ReadHold(Some(slot)));
         }
@@ -414,8 +426,13 @@ impl RawRwLock {
     /// Takes the lock exclusively, blocking while anyone holds it.
     ///
     /// [Locking](crate::locking): blocks while anyone holds the lock.
+    ///
+    /// # Safety
+    /// `slots` are this lock's own: the same [`Slots`] (table and index) on every call on this
+    /// lock, used for no other lock. With another lock's slots a writer would miss a reader
+    /// that holds this lock through its slot (a data race).
     #[inline]
-    pub fn lock_exclusive(&self, slots: Slots<'_>) {
+    pub unsafe fn lock_exclusive(&self, slots: Slots<'_>) {
         // The word of a shard that only writers touched since the last write is 0: one CAS, as
         // in a lock without slots. Anything else (ticks, BIAS, holders) takes the cold path.
         if self
@@ -444,8 +461,13 @@ impl RawRwLock {
     /// Takes the lock exclusively if nobody holds it; never blocks.
     ///
     /// [Locking](crate::locking): never blocks.
+    ///
+    /// # Safety
+    /// `slots` are this lock's own: the same [`Slots`] (table and index) on every call on this
+    /// lock, used for no other lock. With another lock's slots a writer would miss a reader
+    /// that holds this lock through its slot (a data race).
     #[inline]
-    pub fn try_lock_exclusive(&self, slots: Slots<'_>) -> bool {
+    pub unsafe fn try_lock_exclusive(&self, slots: Slots<'_>) -> bool {
         let mut state = self.state.load(Ordering::Relaxed);
         loop {
             if state & (READERS | WRITER) != 0 {
@@ -618,6 +640,35 @@ mod tests {
     use super::*;
     use std::sync::{mpsc, Arc};
 
+    /// Safe wrappers for these tests. Each test makes one `ReaderSlots` table per lock and passes
+    /// only that lock's column (`slots.of(0)`), which is the pairing the `unsafe` methods
+    /// require.
+    trait OwnSlots {
+        fn lock_shared_own<'s>(&self, s: Slots<'s>) -> ReadHold<'s>;
+        fn try_lock_shared_own<'s>(&self, s: Slots<'s>) -> Option<ReadHold<'s>>;
+        fn lock_exclusive_own(&self, s: Slots<'_>);
+        fn try_lock_exclusive_own(&self, s: Slots<'_>) -> bool;
+    }
+
+    impl OwnSlots for RawRwLock {
+        fn lock_shared_own<'s>(&self, s: Slots<'s>) -> ReadHold<'s> {
+            // SAFETY: the tests pass this lock's own slots (see the trait).
+            unsafe { self.lock_shared(s) }
+        }
+        fn try_lock_shared_own<'s>(&self, s: Slots<'s>) -> Option<ReadHold<'s>> {
+            // SAFETY: as above.
+            unsafe { self.try_lock_shared(s) }
+        }
+        fn lock_exclusive_own(&self, s: Slots<'_>) {
+            // SAFETY: as above.
+            unsafe { self.lock_exclusive(s) }
+        }
+        fn try_lock_exclusive_own(&self, s: Slots<'_>) -> bool {
+            // SAFETY: as above.
+            unsafe { self.try_lock_exclusive(s) }
+        }
+    }
+
     /// The state word without its ticks (which count reads and never affect who holds the lock).
     fn held_bits(lock: &RawRwLock) -> usize {
         lock.state.load(Ordering::Relaxed) & !TICKS
@@ -631,7 +682,7 @@ mod tests {
         let (tx, rx) = mpsc::channel();
         let (lock, slots) = (lock.clone(), slots.clone());
         let t = std::thread::spawn(move || {
-            lock.lock_exclusive(slots.of(0));
+            lock.lock_exclusive_own(slots.of(0));
             tx.send(()).unwrap();
             // SAFETY: taken just above.
             unsafe { lock.unlock_exclusive() };
@@ -645,12 +696,14 @@ mod tests {
         let s = slots.of(0);
         let lock = RawRwLock::new();
         assert!(!lock.is_locked(s));
-        let a = lock.lock_shared(s);
-        let b = lock.lock_shared(s);
+        let a = lock.lock_shared_own(s);
+        let b = lock.lock_shared_own(s);
         assert!(!a.is_slot() && !b.is_slot());
         assert!(lock.is_locked(s) && !lock.is_locked_exclusive());
-        assert!(!lock.try_lock_exclusive(s));
-        let c = lock.try_lock_shared(s).expect("a reader may join readers");
+        assert!(!lock.try_lock_exclusive_own(s));
+        let c = lock
+            .try_lock_shared_own(s)
+            .expect("a reader may join readers");
         // SAFETY: three shared holds were taken above.
         unsafe {
             lock.unlock_shared(a);
@@ -658,15 +711,15 @@ mod tests {
             lock.unlock_shared(c);
         }
         assert!(!lock.is_locked(s));
-        lock.lock_exclusive(s);
+        lock.lock_exclusive_own(s);
         assert!(lock.is_locked_exclusive());
-        assert!(lock.try_lock_shared(s).is_none());
-        assert!(!lock.try_lock_exclusive(s));
+        assert!(lock.try_lock_shared_own(s).is_none());
+        assert!(!lock.try_lock_exclusive_own(s));
         // SAFETY: held exclusively above; afterwards held shared once.
         let d = unsafe { lock.downgrade() };
         assert!(!lock.is_locked_exclusive() && lock.is_locked(s));
         let e = lock
-            .try_lock_shared(s)
+            .try_lock_shared_own(s)
             .expect("a reader may join a downgraded writer");
         // SAFETY: two shared holds.
         unsafe {
@@ -682,21 +735,21 @@ mod tests {
         let s = slots.of(2);
         let lock = RawRwLock::new();
         for _ in 0..BIAS_AFTER {
-            let hold = lock.lock_shared(s);
+            let hold = lock.lock_shared_own(s);
             assert!(!hold.is_slot(), "biased before the run was complete");
             // SAFETY: taken just above.
             unsafe { lock.unlock_shared(hold) };
         }
         assert_eq!(held_bits(&lock), BIAS);
-        let slot_hold = lock.lock_shared(s);
+        let slot_hold = lock.lock_shared_own(s);
         assert!(slot_hold.is_slot());
         assert_eq!(held_bits(&lock), BIAS, "a slot reader wrote the word");
         assert!(lock.is_locked(s));
         // A writer cannot get in beside a slot reader; it backs off leaving BIAS set.
-        assert!(!lock.try_lock_exclusive(s));
+        assert!(!lock.try_lock_exclusive_own(s));
         assert_eq!(held_bits(&lock), BIAS);
         // A nested read on the same lock finds its slot taken and uses the word.
-        let nested = lock.try_lock_shared(s).expect("readers share");
+        let nested = lock.try_lock_shared_own(s).expect("readers share");
         assert!(!nested.is_slot());
         assert_eq!(held_bits(&lock), BIAS | ONE_READER);
         // SAFETY: both holds were taken above.
@@ -706,11 +759,11 @@ mod tests {
         }
         assert!(!lock.is_locked(s));
         // Now the writer revokes the bias: readers go back to the word.
-        lock.lock_exclusive(s);
+        lock.lock_exclusive_own(s);
         assert_eq!(held_bits(&lock), WRITER);
         // SAFETY: taken just above.
         unsafe { lock.unlock_exclusive() };
-        let hold = lock.lock_shared(s);
+        let hold = lock.lock_shared_own(s);
         assert!(!hold.is_slot());
         // SAFETY: taken just above.
         unsafe { lock.unlock_shared(hold) };
@@ -723,7 +776,7 @@ mod tests {
         for bias in [false, true] {
             let slots = Arc::new(ReaderSlots::new(1));
             let lock = Arc::new(RawRwLock::with_bias(bias));
-            let hold = lock.lock_shared(slots.of(0));
+            let hold = lock.lock_shared_own(slots.of(0));
             assert_eq!(hold.is_slot(), bias);
             let (t, rx) = spawn_writer(&lock, &slots);
             let wait = std::time::Duration::from_millis(if cfg!(miri) { 1 } else { 50 });
@@ -746,7 +799,7 @@ mod tests {
         // again. The writer must back off, or both would wait for each other forever.
         let slots = Arc::new(ReaderSlots::new(1));
         let lock = Arc::new(RawRwLock::with_bias(true));
-        let outer = lock.lock_shared(slots.of(0));
+        let outer = lock.lock_shared_own(slots.of(0));
         assert!(outer.is_slot());
         let (t, rx) = spawn_writer(&lock, &slots);
         std::thread::sleep(std::time::Duration::from_millis(if cfg!(miri) {
@@ -754,7 +807,7 @@ mod tests {
         } else {
             20
         }));
-        let inner = lock.lock_shared(slots.of(0));
+        let inner = lock.lock_shared_own(slots.of(0));
         assert!(!inner.is_slot());
         assert!(rx.try_recv().is_err(), "writer got in beside two readers");
         // SAFETY: both holds were taken above.
@@ -788,14 +841,14 @@ mod tests {
                     for n in 0..iters {
                         // Mostly reads, in runs long enough to bias the lock, and some writes.
                         if i % 2 == 0 && n.is_multiple_of(2 * BIAS_AFTER) {
-                            s.0.lock_exclusive(slots);
+                            s.0.lock_exclusive_own(slots);
                             // SAFETY: exclusive lock held.
                             unsafe {
                                 *s.2.get_mut().deref() += 1;
                                 s.0.unlock_exclusive();
                             }
                         } else {
-                            let hold = s.0.lock_shared(slots);
+                            let hold = s.0.lock_shared_own(slots);
                             // SAFETY: shared lock held; no writer can overlap.
                             unsafe {
                                 let _ = *s.2.get().deref();

@@ -4,7 +4,6 @@
 use core::fmt;
 use core::hash::{BuildHasher, Hash};
 
-use crossbeam_utils::CachePadded;
 use equivalent::Equivalent;
 use hashbrown::HashTable;
 
@@ -12,9 +11,8 @@ use crate::deadlock::Site;
 use crate::entry::{Entry, OccupiedEntry, VacantEntry};
 use crate::guards::{Ref, RefMut};
 use crate::iter::{Iter, IterMut, OwningIter};
-use crate::lock::ReaderSlots;
 use crate::shard::{
-    self, ElemMut, ElemRef, PaddedShard, Shard, ShardRef, ShardRefs, Table, TablesMut, WriteGuard,
+    self, ElemMut, ElemRef, PaddedShard, ShardRef, ShardRefs, Shards, Table, TablesMut, WriteGuard,
 };
 use crate::try_result::TryResult;
 use crate::view::ReadOnlyView;
@@ -78,9 +76,8 @@ use crate::{sync, RandomState};
 pub struct ShardedMap<K, V, S = RandomState> {
     /// `64 - log2(shards.len())`: shard bits are taken from below hashbrown's 7 control bits.
     shift: u32,
-    shards: Box<[PaddedShard<K, V>]>,
-    /// The shards' reader slots (see `lock.rs`): one row per thread slot, one byte per shard.
-    readers: ReaderSlots,
+    /// The shards, each paired with its own reader slots by `Shards` (see `shard.rs`).
+    shards: Shards<K, V>,
     hasher: S,
 }
 
@@ -336,13 +333,11 @@ impl<K, V, S> ShardedMap<K, V, S> {
     ) -> Self {
         check_shard_amount(shard_amount);
         let per_shard = per_shard_capacity(capacity, shard_amount);
-        let shards = (0..shard_amount)
-            .map(|_| CachePadded::new(Shard::from_table(HashTable::with_capacity(per_shard))))
-            .collect();
         Self {
             shift: 64 - shard_amount.trailing_zeros(),
-            shards,
-            readers: ReaderSlots::new(shard_amount),
+            shards: Shards::from_tables(
+                (0..shard_amount).map(|_| HashTable::with_capacity(per_shard)),
+            ),
             hasher,
         }
     }
@@ -351,27 +346,16 @@ impl<K, V, S> ShardedMap<K, V, S> {
     pub(crate) fn from_parts(tables: Vec<Table<K, V>>, hasher: S) -> Self {
         let shard_amount = tables.len();
         debug_assert!(shard_amount >= 2 && shard_amount.is_power_of_two());
-        let shards = tables
-            .into_iter()
-            .map(|t| CachePadded::new(Shard::from_table(t)))
-            .collect();
         Self {
             shift: 64 - shard_amount.trailing_zeros(),
-            shards,
-            readers: ReaderSlots::new(shard_amount),
+            shards: Shards::from_tables(tables),
             hasher,
         }
     }
 
     /// Takes the map apart into its per-shard tables and hasher.
     pub(crate) fn into_parts(self) -> (Vec<Table<K, V>>, S) {
-        let tables = self
-            .shards
-            .into_vec()
-            .into_iter()
-            .map(|s| s.into_inner().into_table())
-            .collect();
-        (tables, self.hasher)
+        (self.shards.into_tables(), self.hasher)
     }
 
     /// The hasher the map was built with.
@@ -413,7 +397,7 @@ impl<K, V, S> ShardedMap<K, V, S> {
     /// assert_eq!(total, 1);
     /// ```
     pub fn shard_len(&self, index: usize) -> usize {
-        self.shards[index].len()
+        self.shards.as_slice()[index].len()
     }
 
     /// The number of entries, without locking: the sum of per-shard counters that writers keep
@@ -429,7 +413,7 @@ impl<K, V, S> ShardedMap<K, V, S> {
     /// assert_eq!(map.len(), 2);
     /// ```
     pub fn len(&self) -> usize {
-        self.shards.iter().map(|s| s.len()).sum()
+        self.shards.as_slice().iter().map(|s| s.len()).sum()
     }
 
     /// Whether the map has no entries (see [`len`](Self::len) for the guarantee).
@@ -441,7 +425,7 @@ impl<K, V, S> ShardedMap<K, V, S> {
     /// assert!(map.is_empty());
     /// ```
     pub fn is_empty(&self) -> bool {
-        self.shards.iter().all(|s| s.len() == 0)
+        self.shards.as_slice().iter().all(|s| s.len() == 0)
     }
 
     /// Which shard a hash from [`hash_usize`](Self::hash_usize) belongs to.
@@ -472,24 +456,24 @@ impl<K, V, S> ShardedMap<K, V, S> {
     /// The shards themselves (for lock-free snapshots such as `shard_metrics`).
     #[cfg(feature = "metrics")]
     pub(crate) fn shards_slice(&self) -> &[PaddedShard<K, V>] {
-        &self.shards
+        self.shards.as_slice()
     }
 
     /// Bytes on the heap for the shard array and the reader-slot table (feature `typesize`).
     #[cfg(feature = "typesize")]
     pub(crate) fn shards_heap_size(&self) -> usize {
-        core::mem::size_of_val(&*self.shards) + self.readers.heap_size()
+        self.shards.heap_size()
     }
 
     /// Shard number `index`, with its reader slots.
     #[inline]
     pub(crate) fn shard_at(&self, index: usize) -> ShardRef<'_, K, V> {
-        ShardRef::new(&self.shards[index], self.readers.of(index))
+        self.shards.get(index)
     }
 
     /// Every shard in order, each with its reader slots.
     pub(crate) fn shard_refs(&self) -> ShardRefs<'_, K, V> {
-        ShardRefs::new(&self.shards, &self.readers)
+        self.shards.iter()
     }
 
     /// What picks a key's hash and shard, without the shards: shareable across threads that
@@ -512,7 +496,7 @@ impl<K, V, S> ShardedMap<K, V, S> {
             ..
         } = self;
         (
-            shards,
+            shards.as_mut_slice(),
             Router {
                 hasher,
                 shift: *shift,

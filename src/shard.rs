@@ -6,6 +6,21 @@
 //! ([`ElemRef`], [`ElemMut`]), and per-shard iterators. Nothing here hands out a reference that can
 //! outlive the guard it came from: element handles store raw pointers and lend them out only for
 //! the lifetime of `&self` / `&mut self` (the rule DashMap broke in RUSTSEC-2022-0002).
+//!
+//! # Safety argument
+//!
+//! - **A lock is always used with its own reader slots.** `RawRwLock`'s slot-taking methods are
+//!   `unsafe` with that contract. [`Shards`] makes one slot column per shard when it makes the
+//!   shards, and is the only maker of [`ShardRef`] (private fields, no public constructor), the
+//!   only caller of those methods; its fields are private and the shard array is never resized,
+//!   so no safe code, here or above, can pair a lock with other slots.
+//! - **Table access matches the lock held.** Shared access goes through [`ReadGuard`] (made only
+//!   with a shared hold), exclusive access through [`WriteGuard`] (made only with the exclusive
+//!   hold) or through `&mut` ([`TableMut`], [`TablesMut`], which re-sync the entry counter on
+//!   drop); `table_mut` and `sync_len` are private to this file.
+//! - **No reference outlives its guard, and no `&mut` is made from `&`.** Element handles and
+//!   per-shard iterators keep their guard alive beside their raw pointers; `WriteGuard`'s
+//!   shared `Deref` reborrows through the raw pointer.
 
 use core::fmt;
 use core::marker::PhantomData;
@@ -166,8 +181,84 @@ impl<K, V> fmt::Debug for Shard<K, V> {
     }
 }
 
-/// A shard together with its reader slots: what every lock operation needs. Maps hand these out
-/// (`ShardedMap::shard_for`, `ShardedMap::shard_refs`).
+/// A map's shards and their reader slots, paired here and nowhere else: shard `i` uses column
+/// `i` of the slot table. This is the only maker of [`ShardRef`] (whose fields and constructor
+/// are private to this module), so no safe code can hand a lock another lock's slots, which
+/// `RawRwLock`'s `unsafe` methods require. The invariant is established in `from_tables` (one
+/// slot column per shard, made together) and cannot change: the fields are private and the
+/// shard array is never resized.
+pub(crate) struct Shards<K, V> {
+    shards: Box<[PaddedShard<K, V>]>,
+    readers: ReaderSlots,
+}
+
+impl<K, V> Shards<K, V> {
+    /// One shard per table, each with its own column of a new reader-slot table.
+    pub(crate) fn from_tables(tables: impl IntoIterator<Item = Table<K, V>>) -> Self {
+        let shards: Box<[PaddedShard<K, V>]> = tables
+            .into_iter()
+            .map(|t| CachePadded::new(Shard::from_table(t)))
+            .collect();
+        let readers = ReaderSlots::new(shards.len());
+        Self { shards, readers }
+    }
+
+    /// The number of shards.
+    #[inline]
+    pub(crate) fn len(&self) -> usize {
+        self.shards.len()
+    }
+
+    /// Shard `index` with its own slots.
+    ///
+    /// # Panics
+    /// If `index >= self.len()`.
+    #[inline]
+    pub(crate) fn get(&self, index: usize) -> ShardRef<'_, K, V> {
+        ShardRef {
+            shard: &self.shards[index],
+            slots: self.readers.of(index),
+        }
+    }
+
+    /// Every shard in order, each with its own slots.
+    pub(crate) fn iter(&self) -> ShardRefs<'_, K, V> {
+        ShardRefs {
+            shards: self.shards.iter().enumerate(),
+            slots: &self.readers,
+        }
+    }
+
+    /// The shards for lock-free snapshots (`len`, counters): `&Shard` cannot lock.
+    #[inline]
+    pub(crate) fn as_slice(&self) -> &[PaddedShard<K, V>] {
+        &self.shards
+    }
+
+    /// The shards through `&mut` (no lock needed): their tables are reached only through
+    /// [`TableMut`] / [`TablesMut`], which re-sync the entry counters.
+    pub(crate) fn as_mut_slice(&mut self) -> &mut [PaddedShard<K, V>] {
+        &mut self.shards
+    }
+
+    /// The tables, in shard order.
+    pub(crate) fn into_tables(self) -> Vec<Table<K, V>> {
+        self.shards
+            .into_vec()
+            .into_iter()
+            .map(|s| s.into_inner().into_table())
+            .collect()
+    }
+
+    /// Bytes on the heap for the shard array and the reader-slot table (feature `typesize`).
+    #[cfg(feature = "typesize")]
+    pub(crate) fn heap_size(&self) -> usize {
+        core::mem::size_of_val(&*self.shards) + self.readers.heap_size()
+    }
+}
+
+/// A shard together with its reader slots: what every lock operation needs. Only [`Shards`]
+/// makes them (maps hand them out through `ShardedMap::shard_for` and `ShardedMap::shard_refs`).
 pub(crate) struct ShardRef<'a, K, V> {
     shard: &'a Shard<K, V>,
     slots: Slots<'a>,
@@ -182,11 +273,6 @@ impl<K, V> Clone for ShardRef<'_, K, V> {
 impl<K, V> Copy for ShardRef<'_, K, V> {}
 
 impl<'a, K, V> ShardRef<'a, K, V> {
-    #[inline]
-    pub(crate) fn new(shard: &'a Shard<K, V>, slots: Slots<'a>) -> Self {
-        Self { shard, slots }
-    }
-
     /// The shard's entry count, without locking (a snapshot).
     #[cfg(feature = "raw-api")]
     #[inline]
@@ -205,8 +291,9 @@ impl<'a, K, V> ShardRef<'a, K, V> {
     #[cfg_attr(deadlock_check, track_caller)]
     pub(crate) fn read(self, site: Site) -> ReadGuard<'a, K, V> {
         deadlock::check(self.slots, false, site);
-        let hold = self.shard.lock.lock_shared(self.slots);
-        // SAFETY: `hold` is a shared hold of this shard's lock, as required.
+        // SAFETY (both): `self.slots` are this shard's own (`Shards::get` pairs them); `hold` is
+        // a shared hold of this shard's lock, as `ReadGuard::new` requires.
+        let hold = unsafe { self.shard.lock.lock_shared(self.slots) };
         unsafe { ReadGuard::new(self.shard, hold, Token::pinned(self.slots, false, site)) }
     }
 
@@ -216,8 +303,9 @@ impl<'a, K, V> ShardRef<'a, K, V> {
     #[cfg_attr(deadlock_check, track_caller)]
     pub(crate) fn read_movable(self, site: Site) -> ReadGuard<'a, K, V> {
         deadlock::check(self.slots, false, site);
-        let hold = self.shard.lock.lock_shared(self.slots);
-        // SAFETY: `hold` is a shared hold of this shard's lock, as required.
+        // SAFETY (both): `self.slots` are this shard's own (`Shards::get` pairs them); `hold` is
+        // a shared hold of this shard's lock, as `ReadGuard::new` requires.
+        let hold = unsafe { self.shard.lock.lock_shared(self.slots) };
         unsafe { ReadGuard::new(self.shard, hold, Token::movable(self.slots, false, site)) }
     }
 
@@ -225,8 +313,9 @@ impl<'a, K, V> ShardRef<'a, K, V> {
     #[inline]
     #[cfg_attr(deadlock_check, track_caller)]
     pub(crate) fn try_read(self, site: Site) -> Option<ReadGuard<'a, K, V>> {
-        let hold = self.shard.lock.try_lock_shared(self.slots)?;
-        // SAFETY: `hold` is a shared hold of this shard's lock, as required.
+        // SAFETY (both): `self.slots` are this shard's own (`Shards::get` pairs them); `hold` is
+        // a shared hold of this shard's lock, as `ReadGuard::new` requires.
+        let hold = unsafe { self.shard.lock.try_lock_shared(self.slots) }?;
         Some(unsafe { ReadGuard::new(self.shard, hold, Token::pinned(self.slots, false, site)) })
     }
 
@@ -240,7 +329,8 @@ impl<'a, K, V> ShardRef<'a, K, V> {
     #[cfg_attr(deadlock_check, track_caller)]
     pub(crate) fn write(self, site: Site) -> WriteGuard<'a, K, V> {
         deadlock::check(self.slots, true, site);
-        self.shard.lock.lock_exclusive(self.slots);
+        // SAFETY: `self.slots` are this shard's own (`Shards::get` pairs them).
+        unsafe { self.shard.lock.lock_exclusive(self.slots) };
         // SAFETY: the exclusive lock was just taken, as required.
         unsafe { WriteGuard::new(self.shard, Token::pinned(self.slots, true, site)) }
     }
@@ -251,7 +341,8 @@ impl<'a, K, V> ShardRef<'a, K, V> {
     #[cfg_attr(deadlock_check, track_caller)]
     pub(crate) fn write_movable(self, site: Site) -> WriteGuard<'a, K, V> {
         deadlock::check(self.slots, true, site);
-        self.shard.lock.lock_exclusive(self.slots);
+        // SAFETY: `self.slots` are this shard's own (`Shards::get` pairs them).
+        unsafe { self.shard.lock.lock_exclusive(self.slots) };
         // SAFETY: the exclusive lock was just taken, as required.
         unsafe { WriteGuard::new(self.shard, Token::movable(self.slots, true, site)) }
     }
@@ -260,7 +351,8 @@ impl<'a, K, V> ShardRef<'a, K, V> {
     #[inline]
     #[cfg_attr(deadlock_check, track_caller)]
     pub(crate) fn try_write(self, site: Site) -> Option<WriteGuard<'a, K, V>> {
-        if !self.shard.lock.try_lock_exclusive(self.slots) {
+        // SAFETY: `self.slots` are this shard's own (`Shards::get` pairs them).
+        if !unsafe { self.shard.lock.try_lock_exclusive(self.slots) } {
             return None;
         }
         // SAFETY: the exclusive lock was just taken, as required.
@@ -283,22 +375,16 @@ impl<K, V> Clone for ShardRefs<'_, K, V> {
     }
 }
 
-impl<'a, K, V> ShardRefs<'a, K, V> {
-    pub(crate) fn new(shards: &'a [PaddedShard<K, V>], slots: &'a ReaderSlots) -> Self {
-        Self {
-            shards: shards.iter().enumerate(),
-            slots,
-        }
-    }
-}
-
 impl<'a, K, V> Iterator for ShardRefs<'a, K, V> {
     type Item = ShardRef<'a, K, V>;
 
     #[inline]
     fn next(&mut self) -> Option<Self::Item> {
         let (index, shard) = self.shards.next()?;
-        Some(ShardRef::new(shard, self.slots.of(index)))
+        Some(ShardRef {
+            shard,
+            slots: self.slots.of(index),
+        })
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {

@@ -41,7 +41,24 @@ impl Locked {
     }
 
     fn lock_shared(&self) -> ReadHold<'_> {
-        self.lock.lock_shared(self.s())
+        // SAFETY: `self.slots` is a table made for this one lock and every call passes its
+        // column 0: the lock's own slots, as required.
+        unsafe { self.lock.lock_shared(self.s()) }
+    }
+
+    fn try_lock_shared(&self) -> Option<ReadHold<'_>> {
+        // SAFETY: the lock's own slots, as in `lock_shared`.
+        unsafe { self.lock.try_lock_shared(self.s()) }
+    }
+
+    fn lock_exclusive(&self) {
+        // SAFETY: the lock's own slots, as in `lock_shared`.
+        unsafe { self.lock.lock_exclusive(self.s()) }
+    }
+
+    fn try_lock_exclusive(&self) -> bool {
+        // SAFETY: the lock's own slots, as in `lock_shared`.
+        unsafe { self.lock.try_lock_exclusive(self.s()) }
     }
 
     fn unlock_shared(&self, hold: ReadHold<'_>) {
@@ -50,7 +67,7 @@ impl Locked {
     }
 
     fn write(&self, f: impl FnOnce(&mut usize)) {
-        self.lock.lock_exclusive(self.s());
+        self.lock_exclusive();
         // SAFETY: exclusive lock held.
         self.data.with_mut(|p| f(unsafe { &mut *p }));
         // SAFETY: taken above.
@@ -144,7 +161,7 @@ fn writer_parked_behind_a_reader_is_woken() {
 fn readers_parked_behind_a_writer_are_all_woken() {
     loom::model(|| {
         let l = Locked::new();
-        l.lock.lock_exclusive(l.s());
+        l.lock_exclusive();
         let readers: Vec<_> = (0..2)
             .map(|_| {
                 let l = l.clone();
@@ -166,7 +183,7 @@ fn parked_bit_race_with_unlock() {
     // A writer sets PARKED while the holder unlocks; it must not sleep forever.
     loom::model(|| {
         let l = Locked::new();
-        l.lock.lock_exclusive(l.s());
+        l.lock_exclusive();
         let t = {
             let l = l.clone();
             thread::spawn(move || l.write(|v| *v += 1))
@@ -187,13 +204,13 @@ fn try_locks_never_block_and_never_wrongly_succeed() {
             let l = l.clone();
             thread::spawn(move || l.write(|v| *v += 1))
         };
-        if l.lock.try_lock_exclusive(l.s()) {
+        if l.try_lock_exclusive() {
             // SAFETY: exclusive lock held; loom checks no other access overlaps.
             l.data.with_mut(|p| unsafe { *p += 10 });
             // SAFETY: taken above.
             unsafe { l.lock.unlock_exclusive() };
         }
-        if let Some(hold) = l.lock.try_lock_shared(l.s()) {
+        if let Some(hold) = l.try_lock_shared() {
             // SAFETY: shared lock held.
             let v = l.data.with(|p| unsafe { *p });
             assert!(matches!(v, 0 | 1 | 10 | 11));
@@ -237,7 +254,7 @@ fn downgrade_keeps_writers_out_and_lets_readers_in() {
                 done.store(true, Ordering::SeqCst);
             })
         };
-        l.lock.lock_exclusive(l.s());
+        l.lock_exclusive();
         // SAFETY: exclusive lock held.
         l.data
             .with_mut(|p| unsafe { *p = if *p == 100 { 101 } else { 1 } });
@@ -385,7 +402,7 @@ fn try_write_fails_beside_a_slot_reader_and_leaves_the_bias() {
             let l = l.clone();
             thread::spawn(move || l.read())
         };
-        if l.lock.try_lock_exclusive(l.s()) {
+        if l.try_lock_exclusive() {
             // SAFETY: exclusive lock held; loom checks no read overlaps.
             l.data.with_mut(|p| unsafe { *p = 9 });
             // SAFETY: taken above.
