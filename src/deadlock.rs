@@ -48,7 +48,13 @@ mod imp {
     use std::sync::Arc;
 
     use crate::lock::Slots;
-    use crate::sync::{thread_number, AtomicBool, AtomicUsize, Ordering};
+    use crate::sync::{thread_number, AtomicBool, AtomicU64, AtomicUsize, Ordering};
+
+    /// A new map id: distinct for every map made in the process, never reused.
+    pub(crate) fn next_map_id() -> u64 {
+        static NEXT: AtomicU64 = AtomicU64::new(0);
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    }
 
     /// A public call that takes a lock: its name and where it was called from.
     #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -83,9 +83,27 @@
 use crossbeam_utils::CachePadded;
 
 use crate::sync::{
-    dekker_fence, free_slot, reader_rows, thread_number, AtomicU8, AtomicUsize, Ordering, Parker,
-    Snooze, Spin, SLOTS_PER_BLOCK,
+    dekker_fence, free_slot, thread_number, AtomicU8, AtomicUsize, Ordering, Parker, Snooze, Spin,
 };
+
+/// Reader slots per cache block: one block (a cache-padded line) holds the slots of 64 locks.
+/// Under loom, 4: small blocks keep the number of loom objects per model small.
+const SLOTS_PER_BLOCK: usize = if cfg!(loom) { 4 } else { 64 };
+
+/// The number of reader-slot rows a map gets: about twice the core count, a power of two, at
+/// most 64 (so a map on a very large machine stays small; threads then share rows, which is
+/// correct, only slower), computed once per process. Under loom, 2: with three threads in a
+/// model, two of them share a row, so the shared-row fallback is checked too.
+fn reader_rows() -> usize {
+    if cfg!(loom) {
+        return 2;
+    }
+    static ROWS: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *ROWS.get_or_init(|| {
+        let cores = std::thread::available_parallelism().map_or(1, usize::from);
+        (cores * 2).next_power_of_two().clamp(2, 64)
+    })
+}
 
 /// A thread is parked (or about to park) on the state word.
 const PARKED: usize = 0b001;
@@ -154,7 +172,7 @@ impl ReaderSlots {
             row_mask: rows - 1,
             blocks_per_row,
             #[cfg(deadlock_check)]
-            map_id: crate::sync::next_map_id(),
+            map_id: crate::deadlock::next_map_id(),
         }
     }
 

@@ -16,7 +16,7 @@ use crate::shard::{
 };
 use crate::try_result::TryResult;
 use crate::view::ReadOnlyView;
-use crate::{sync, RandomState};
+use crate::RandomState;
 
 /// A concurrent hash map, sharded over N reader-writer locks, usable from `&self`.
 ///
@@ -184,6 +184,29 @@ fn per_shard_capacity(capacity: usize, shards: usize) -> usize {
     per.saturating_add(4 * per.isqrt() + 1)
 }
 
+/// The default hasher: randomly seeded; under loom, fixed seeds (loom replays each execution and
+/// needs every run to place keys identically).
+fn default_hasher() -> RandomState {
+    if cfg!(loom) {
+        RandomState::with_seeds(1, 2, 3, 4)
+    } else {
+        RandomState::new()
+    }
+}
+
+/// The default number of shards: `(available_parallelism * 4).next_power_of_two()`, computed
+/// once per process; under loom 2, the smallest legal one (models name their shard count).
+fn default_shard_amount() -> usize {
+    if cfg!(loom) {
+        return 2;
+    }
+    static AMOUNT: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *AMOUNT.get_or_init(|| {
+        let cores = std::thread::available_parallelism().map_or(1, usize::from);
+        (cores * 4).next_power_of_two().max(2)
+    })
+}
+
 fn check_shard_amount(shard_amount: usize) {
     assert!(
         shard_amount >= 2 && shard_amount.is_power_of_two(),
@@ -204,7 +227,7 @@ impl<K: Eq + Hash, V> ShardedMap<K, V, RandomState> {
     /// assert!(map.is_empty());
     /// ```
     pub fn new() -> Self {
-        Self::with_capacity_and_hasher(0, sync::default_hasher())
+        Self::with_capacity_and_hasher(0, default_hasher())
     }
 
     /// Creates an empty map with room for at least `capacity` entries before any shard grows
@@ -219,7 +242,7 @@ impl<K: Eq + Hash, V> ShardedMap<K, V, RandomState> {
     /// assert!(map.capacity() >= 1000);
     /// ```
     pub fn with_capacity(capacity: usize) -> Self {
-        Self::with_capacity_and_hasher(capacity, sync::default_hasher())
+        Self::with_capacity_and_hasher(capacity, default_hasher())
     }
 
     /// Creates an empty map with `shard_amount` shards.
@@ -234,7 +257,7 @@ impl<K: Eq + Hash, V> ShardedMap<K, V, RandomState> {
     /// assert_eq!(map.shard_amount(), 8);
     /// ```
     pub fn with_shard_amount(shard_amount: usize) -> Self {
-        Self::with_capacity_and_hasher_and_shard_amount(0, sync::default_hasher(), shard_amount)
+        Self::with_capacity_and_hasher_and_shard_amount(0, default_hasher(), shard_amount)
     }
 
     /// Creates an empty map with `shard_amount` shards and room for `capacity` entries.
@@ -251,11 +274,7 @@ impl<K: Eq + Hash, V> ShardedMap<K, V, RandomState> {
     /// assert_eq!(map.shard_amount(), 4);
     /// ```
     pub fn with_capacity_and_shard_amount(capacity: usize, shard_amount: usize) -> Self {
-        Self::with_capacity_and_hasher_and_shard_amount(
-            capacity,
-            sync::default_hasher(),
-            shard_amount,
-        )
+        Self::with_capacity_and_hasher_and_shard_amount(capacity, default_hasher(), shard_amount)
     }
 }
 
@@ -288,11 +307,7 @@ impl<K, V, S> ShardedMap<K, V, S> {
     /// assert!(map.capacity() >= 64);
     /// ```
     pub fn with_capacity_and_hasher(capacity: usize, hasher: S) -> Self {
-        Self::with_capacity_and_hasher_and_shard_amount(
-            capacity,
-            hasher,
-            sync::default_shard_amount(),
-        )
+        Self::with_capacity_and_hasher_and_shard_amount(capacity, hasher, default_shard_amount())
     }
 
     /// Creates an empty map with `shard_amount` shards that hashes with `hasher`.

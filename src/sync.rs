@@ -1,6 +1,7 @@
-//! The one place the crate takes its synchronization primitives from.
-//!
-//! Every atomic, the `UnsafeCell` that holds shard data, spinning and parking come from here. The
+//! The one place the crate takes its synchronization primitives from, and only primitives:
+//! atomics, the `UnsafeCell` that holds shard data, spinning, parking and thread numbers. Policy
+//! (slot geometry, default shard count and hasher, map ids) lives in the modules that own it,
+//! with `cfg!(loom)` where a model needs other values. The
 //! module has two bodies: the normal one (std atomics, `parking_lot_core` for parking) and, under
 //! `--cfg loom`, one built on loom, so that loom model-checks the real lock state machine and every
 //! access to shard data. No other file imports `std::sync::atomic` or `core::cell::UnsafeCell`.
@@ -14,7 +15,7 @@ pub(crate) use imp::*;
 mod imp {
     use core::marker::PhantomData;
     #[cfg(deadlock_check)]
-    pub(crate) use core::sync::atomic::AtomicBool;
+    pub(crate) use core::sync::atomic::{AtomicBool, AtomicU64};
     pub(crate) use core::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
 
     /// A cell whose accesses are marked by the lifetime of the pointer objects it hands out.
@@ -159,29 +160,6 @@ mod imp {
         slot.store(0, Ordering::Release);
     }
 
-    /// Reader slots per cache block: one block (a cache-padded line) holds the slots of 64 locks.
-    pub(crate) const SLOTS_PER_BLOCK: usize = 64;
-
-    /// The number of reader-slot rows a map gets: about twice the core count, a power of two,
-    /// at most 64 (so a map on a very large machine stays small; threads then share rows, which
-    /// is correct, only slower). Computed once per process.
-    pub(crate) fn reader_rows() -> usize {
-        static ROWS: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
-        *ROWS.get_or_init(|| {
-            let cores = std::thread::available_parallelism().map_or(1, usize::from);
-            (cores * 2).next_power_of_two().clamp(2, 64)
-        })
-    }
-
-    /// A new map id for the debug-build deadlock check (`deadlock.rs`): distinct for every map
-    /// made in the process, never reused.
-    #[cfg(deadlock_check)]
-    pub(crate) fn next_map_id() -> u64 {
-        use core::sync::atomic::AtomicU64;
-        static NEXT: AtomicU64 = AtomicU64::new(0);
-        NEXT.fetch_add(1, Ordering::Relaxed)
-    }
-
     /// This thread's number, handed out round-robin on first use; maps take it modulo their row
     /// count to pick the thread's row of reader slots.
     #[inline]
@@ -245,22 +223,6 @@ mod imp {
     #[inline]
     fn key(word: &AtomicUsize) -> usize {
         core::ptr::from_ref(word).addr()
-    }
-
-    /// The default hasher: randomly seeded.
-    #[inline]
-    pub(crate) fn default_hasher() -> crate::RandomState {
-        crate::RandomState::new()
-    }
-
-    /// The default number of shards: `(available_parallelism * 4).next_power_of_two()`, computed
-    /// once per process.
-    pub(crate) fn default_shard_amount() -> usize {
-        static AMOUNT: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
-        *AMOUNT.get_or_init(|| {
-            let cores = std::thread::available_parallelism().map_or(1, usize::from);
-            (cores * 4).next_power_of_two().max(2)
-        })
     }
 }
 
@@ -350,15 +312,6 @@ mod imp {
         slot.swap(0, Ordering::Release);
     }
 
-    /// Small blocks keep the number of loom objects per model small.
-    pub(crate) const SLOTS_PER_BLOCK: usize = 4;
-
-    /// Two rows: with three threads in a model, two of them share a row, so the shared-row
-    /// fallback is checked too.
-    pub(crate) fn reader_rows() -> usize {
-        2
-    }
-
     /// loom's thread index (0 for the model's main thread, then in spawn order), read from its
     /// `Debug` form, the only way loom exposes it. Deterministic, and it adds no loom objects
     /// (a shared counter would add interleavings to every model).
@@ -397,15 +350,5 @@ mod imp {
             let _guard = self.mutex.lock().unwrap();
             self.condvar.notify_all();
         }
-    }
-
-    /// Fixed seeds: loom replays each execution and needs every run to place keys identically.
-    pub(crate) fn default_hasher() -> crate::RandomState {
-        crate::RandomState::with_seeds(1, 2, 3, 4)
-    }
-
-    /// Models name their shard count; the default is the smallest legal one.
-    pub(crate) fn default_shard_amount() -> usize {
-        2
     }
 }
