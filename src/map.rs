@@ -572,6 +572,50 @@ impl<K, V, S> ShardedMap<K, V, S> {
         Iter::new(self, Site::new("iter"))
     }
 
+    /// Every key, cloned: `HashMap::keys` for a concurrent map. The iterator holds each shard's
+    /// read lock in turn, as [`iter`](Self::iter) does; the keys it yields are owned, so nothing
+    /// is held once the iterator is dropped (collect them to write to the map afterwards).
+    ///
+    /// [Locking](crate::locking): takes each shard's lock shared in turn while the iterator is
+    /// on it; blocks while a writer holds the shard it reaches; a thread holding a `RefMut` or
+    /// entry on this map must not call it.
+    ///
+    /// ```
+    /// let map = sharded_map::ShardedMap::from([("a", 1), ("b", 2)]);
+    /// let mut keys: Vec<&str> = map.keys().collect();
+    /// keys.sort();
+    /// assert_eq!(keys, ["a", "b"]);
+    /// for k in keys {
+    ///     map.remove(k); // no guard held: writing is fine
+    /// }
+    /// assert!(map.is_empty());
+    /// ```
+    #[cfg_attr(deadlock_check, track_caller)]
+    pub fn keys(&self) -> impl Iterator<Item = K> + '_
+    where
+        K: Clone,
+    {
+        self.iter().map(|r| r.key().clone())
+    }
+
+    /// Every value, cloned: `HashMap::values` for a concurrent map. Locks as
+    /// [`keys`](Self::keys) does; the values yielded hold nothing.
+    ///
+    /// [Locking](crate::locking): takes each shard's lock shared in turn while the iterator is
+    /// on it (as [`keys`](Self::keys)).
+    ///
+    /// ```
+    /// let map = sharded_map::ShardedMap::from([("a", 1), ("b", 2)]);
+    /// assert_eq!(map.values().sum::<i32>(), 3);
+    /// ```
+    #[cfg_attr(deadlock_check, track_caller)]
+    pub fn values(&self) -> impl Iterator<Item = V> + '_
+    where
+        V: Clone,
+    {
+        self.iter().map(|r| r.value().clone())
+    }
+
     /// An iterator over all entries with mutable access to the values. Each shard is
     /// write-locked while the iterator, or any item it yielded from that shard, is alive.
     ///

@@ -378,8 +378,8 @@ fn try_results() {
     assert_eq!(map.try_get(&1).try_unwrap().map(|r| *r), Some(1));
 }
 
-/// Checklist: std conversions (habits of `HashMap` users): `From<[(K, V); N]>`, from and into
-/// std `HashMap` and `HashSet`, keeping the hasher.
+/// Checklist: std habits of `HashMap` users: `From<[(K, V); N]>`, from and into std `HashMap`
+/// and `HashSet` (keeping the hasher), `keys()` and `values()`.
 #[test]
 fn std_conversions() {
     let map = DashMap::from([(1, "a"), (2, "b"), (1, "c")]);
@@ -391,6 +391,18 @@ fn std_conversions() {
     let hashed: HashMap<i32, i32, S> = HashMap::from_iter([(1, 1)]);
     let map: DashMap<i32, i32, S> = hashed.into();
     assert_eq!(map.get_cloned(&1), Some(1));
+    // keys() and values(): owned clones, so the map can be written right after.
+    let map = DashMap::from([(1, "a"), (2, "b")]);
+    let mut keys: Vec<i32> = map.keys().collect();
+    keys.sort();
+    assert_eq!(keys, [1, 2]);
+    let mut values: Vec<&str> = map.values().collect();
+    values.sort();
+    assert_eq!(values, ["a", "b"]);
+    for k in keys {
+        map.insert(k, "z");
+    }
+    assert!(map.values().all(|v| v == "z"));
     let set = DashSet::from([1, 2, 2]);
     let std_set: std::collections::HashSet<i32, sharded_map::RandomState> = set.into();
     assert_eq!(std_set.len(), 2);
