@@ -1,59 +1,68 @@
-//! The shard lock: a reader-preferring reader-writer lock in one atomic word, with per-thread
-//! reader slots that let reads of a read-mostly lock write nothing shared.
+//! The shard lock: a reader-writer lock in one atomic word, with per-thread reader slots that let
+//! reads of a read-mostly lock write nothing shared. Readers nest freely; a waiting writer holds
+//! back new readers, so it is never starved.
 //!
 //! # Algorithm
 //!
-//! A counting reader-writer lock in the style of `parking_lot::RawRwLock`, simplified to a
-//! reader-preferring policy: the uncontended paths are one atomic read-modify-write each, a
-//! contended thread spins a bounded number of times and then parks on the state word's address
-//! (through [`crate::sync::Parker`]); an unlock that sees [`PARKED`] wakes every parked thread and
-//! lets them race again.
+//! A counting reader-writer lock in the style of `parking_lot::RawRwLock`: the uncontended paths
+//! are one atomic read-modify-write each; a contended thread spins a bounded number of times and
+//! then parks on the state word's address (through [`crate::sync::Parker`]).
+//!
+//! **Policy.** A writer that finds readers inside *claims* the lock ([`WAITING`]): from then on
+//! a new reader waits for that writer, but a thread that may already hold a read of this lock
+//! goes in, because the writer waits for that read: a thread whose count of word-path holds (of
+//! any lock, [`crate::sync::read_holds`]) is not zero, or whose own slot of this lock is taken. So a thread holding a `Ref` may always read the same
+//! shard again, and the writer waits only for the reads already inside and their nested reads.
+//! The claimant parks on a queue of its own and is woken alone by the last reader to leave.
 //!
 //! On top of it, a biased read path after BRAVO (Dice and Kogan, 2019): while the word shows
 //! [`BIAS`], a reader marks its own byte in a [`ReaderSlots`] table (one row of cache lines per
 //! thread, one byte per lock) instead of adding to the shared word, so readers on different cores
-//! write different cache lines. A writer that finds `BIAS` scans the lock's byte in every row
-//! before it proceeds, and clears `BIAS`, so a lock that is being written pays that scan once.
-//! Word-path readers count *ticks*; a run of [`BIAS_AFTER`] reads with no write in between sets
-//! `BIAS` again.
+//! write different cache lines. A claiming writer that finds `BIAS` waits for the lock's byte in
+//! every row to be free, and clears `BIAS` when it takes the lock, so a lock that is being written
+//! pays that scan once. Word-path readers count *ticks*; a run of [`BIAS_AFTER`] reads with no
+//! write in between sets `BIAS` again.
 //!
 //! # State word
 //!
 //! ```text
-//!  usize bits:  [ top 8 (4 on 32-bit) ][ ........ 3 ][   2  ][    1   ][   0    ]
-//!               [ ticks               ][ readers    ][ BIAS ][ WRITER ][ PARKED ]
+//!  usize bits:  [ top 8 (4 on 32-bit) ][ .... 5 ][       4       ][    3    ][  2   ][   1    ][   0    ]
+//!               [ ticks               ][readers ][ WRITER_PARKED ][ WAITING ][ BIAS ][ WRITER ][ PARKED ]
 //! ```
 //!
-//! - [`PARKED`] (bit 0): a thread is parked, or about to park, on this lock. It is set by a waiter
-//!   (and re-checked under the parking layer's lock before sleeping); it is cleared only by a
-//!   thread that then wakes every parked thread.
-//! - [`WRITER`] (bit 1): a writer holds the lock, or is revoking the bias (see below). Never set
-//!   while the reader count is non-zero, except transiently (see below).
-//! - [`BIAS`] (bit 2): readers may take the lock through their slot.
+//! - [`PARKED`]: a thread is parked, or about to park, on the lock queue (held-back readers,
+//!   writers behind another writer). Set by a waiter (and re-checked under the parking layer's
+//!   lock before sleeping); cleared only by a thread that then wakes that whole queue.
+//! - [`WRITER`]: a writer holds the lock (or a `try_lock_exclusive` is checking the slots).
+//! - [`BIAS`]: readers may take the lock through their slot.
+//! - [`WAITING`]: a writer has claimed the lock and waits for the readers inside. At most one
+//!   claimant; other writers wait as if the lock were held.
+//! - [`WRITER_PARKED`]: the claimant is parked (or about to) on its own queue.
 //! - the reader count (x [`ONE_READER`]) of word-path readers. A reader takes the lock with
-//!   `fetch_add(ONE_READER + ONE_TICK)`; if that add finds [`WRITER`] set it gives its count back
-//!   (exactly as an unlock would) and waits. So while a writer holds the lock, the count may
-//!   briefly include such readers; they never touch the data.
+//!   `fetch_add(ONE_READER + ONE_TICK)`; if that add finds [`WRITER`] (or `WAITING`, and the thread
+//!   holds no read) it gives its count back (exactly as an unlock would) and waits. So the count
+//!   may briefly include such readers; they never touch the data.
 //! - ticks: word-path reads since the last write acquisition, modulo the field's size. A writer's
 //!   acquisition resets them; they never affect who holds the lock.
 //!
 //! # The slot protocol (a Dekker pair)
 //!
-//! - **Slot reader.** Sees `BIAS` and no `WRITER` (a hint), then `swap(slot, 1, SeqCst)`; if the
-//!   slot was free, `load(word, SeqCst)`: still `BIAS` and no `WRITER`, the lock is held shared;
-//!   otherwise it frees the slot and takes the word path. Unlock is `store(slot, 0, Release)`.
-//!   A slot already taken (a nested read on the same lock, or another thread on the same row)
-//!   sends the reader to the word path.
-//! - **Writer.** Its acquiring CAS (`SeqCst`) sets `WRITER` and keeps `BIAS`. If `BIAS` was set it
-//!   loads the lock's slot in every row (`SeqCst`). All free: it clears `BIAS` and holds the lock.
-//!   A slot held: it spins a little on that slot, and then **backs off** (clears `WRITER`, wakes
-//!   parked threads), waits until that slot is free and starts over. Backing off is what keeps the
-//!   reader-preferring promise: a thread holding a slot that reads the same lock again goes through
-//!   the word path, which a backed-off writer does not block.
+//! - **Slot reader.** Sees `BIAS` and neither `WRITER` nor `WAITING` (a hint), then
+//!   `swap(slot, 1, SeqCst)`; if the slot was free, `load(word, SeqCst)`: still only `BIAS` of the
+//!   three, the lock is held shared; otherwise it frees the slot and takes the word path. Unlock
+//!   is `store(slot, 0, Release)`. A slot already taken (a nested read on the same lock, or
+//!   another thread on the same row) sends the reader to the word path, where a nested read
+//!   passes a claimant.
+//! - **Claiming writer.** Its claiming CAS (`SeqCst`) sets `WAITING` and keeps `BIAS`. If `BIAS`
+//!   was set it loads the lock's slot in every row (`SeqCst`) until each is free; a slot seen free
+//!   stays free, since every later slot reader sees `WAITING` and backs out. Then it waits for the
+//!   word's count to reach zero and turns `WAITING` into `WRITER` (clearing `BIAS`) in one CAS.
+//!   A slot is released with a plain store, which wakes nobody, so the slot wait polls
+//!   ([`Snooze`]); it waits only for reads that were inside when it claimed.
 //! - Because both sides do a `SeqCst` write and then a `SeqCst` load of the other side's
 //!   location, the single total order of `SeqCst` operations forbids both loads missing the other
 //!   side's write: a reader that validated is seen by every later writer's scan, and a writer that
-//!   scanned is seen by every later validation. loom does not model `SeqCst` accesses (it treats
+//!   claimed is seen by every later validation. loom does not model `SeqCst` accesses (it treats
 //!   them as `AcqRel`, tokio-rs/loom#180) but does model `SeqCst` fences, so under `--cfg loom`
 //!   (and under Miri, whose weak-memory emulation has the same gap for `SeqCst` accesses mixed
 //!   with weaker ones, rust-lang/miri#2301) both sides also put a `fence(SeqCst)` between their
@@ -66,24 +75,32 @@
 //!
 //! - The lock is held exclusively iff `WRITER` is set and `BIAS` is clear (a writer clears `BIAS`
 //!   before it touches the data); shared iff the count is non-zero or a slot of the lock is held
-//!   after validation, and `WRITER` is clear.
-//! - `BIAS` is cleared only by a writer that holds `WRITER` and saw every slot of the lock free
-//!   after setting `WRITER`; it is set only by a word-path reader that holds the lock. So a writer
-//!   whose CAS finds `BIAS` clear needs no scan: no validated slot reader can exist.
-//! - A thread only parks while it has seen `PARKED` set and the lock held in a mode that excludes
-//!   it; the thread that releases that hold sees `PARKED` and wakes it. A writer that backed off
-//!   from a slot is not parked: it polls ([`Snooze`]), since a slot is released with a plain store.
+//!   after validation, and `WRITER` is clear. `WRITER` is only set over a zero count: by the fast
+//!   path and the claim from a free, unbiased word, and by the claimant's final CAS.
+//! - `BIAS` is cleared only by a writer that saw every slot of the lock free after setting
+//!   `WAITING` (or `WRITER`, in `try_lock_exclusive`); it is set only by a word-path reader that
+//!   holds the lock. So a writer whose claim finds `BIAS` clear needs no scan: no validated slot
+//!   reader can exist.
+//! - A thread only parks while it has seen its flag (`PARKED` or `WRITER_PARKED`) set and the lock
+//!   unavailable to it; the release that makes it available sees the flag and wakes that queue.
+//! - A reader held back by a claimant (and not by a holding writer) waits at most
+//!   [`HOLD_BACK_MILLIS`], then goes in beside the claimant. The count of holds per thread is
+//!   exact for guards that stay on their thread; a guard moved to another thread (an iterator's
+//!   shard guard) is counted on the thread that took it, and a dependency between threads (this
+//!   thread holds a read and waits for another thread that reads) is invisible to the lock. The
+//!   bound turns what would be a deadlock in both cases into a delay.
 //! - Memory ordering: every acquisition is `Acquire` (or `SeqCst`), every release `Release`, so a
 //!   reader sees all writes of the writer before it, and a writer sees all reads of earlier readers
 //!   completed (through the word, or through the slot it found free).
 //!
-//! The reader count has 53 bits (21 on 32-bit targets); it cannot overflow in practice (that
+//! The reader count has 51 bits (19 on 32-bit targets); it cannot overflow in practice (that
 //! would take that many live guards on one shard).
 
 use crossbeam_utils::CachePadded;
 
 use crate::sync::{
-    dekker_fence, free_slot, thread_number, AtomicU8, AtomicUsize, Ordering, Parker, Snooze, Spin,
+    dekker_fence, free_slot, read_hold_given, read_hold_taken, read_holds, thread_number, AtomicU8,
+    AtomicUsize, Deadline, Ordering, Parker, Queue, Snooze, Spin,
 };
 
 /// Reader slots per cache block: one block (a cache-padded line) holds the slots of 64 locks.
@@ -105,14 +122,19 @@ fn reader_rows() -> usize {
     })
 }
 
-/// A thread is parked (or about to park) on the state word.
-const PARKED: usize = 0b001;
-/// A writer holds the lock (or is revoking the bias).
-const WRITER: usize = 0b010;
+/// A thread is parked (or about to park) on the lock queue of the state word.
+const PARKED: usize = 0b0_0001;
+/// A writer holds the lock (or, in `try_lock_exclusive`, is checking the slots).
+const WRITER: usize = 0b0_0010;
 /// Readers may take the lock through their reader slot.
-const BIAS: usize = 0b100;
-/// One reader, in the reader count held in bits 3 and up.
-const ONE_READER: usize = 0b1000;
+const BIAS: usize = 0b0_0100;
+/// A writer has claimed the lock and waits for the readers inside to leave: new readers are held
+/// back; a thread that already holds a read passes.
+const WAITING: usize = 0b0_1000;
+/// The claiming writer is parked (or about to park) on the claimant queue.
+const WRITER_PARKED: usize = 0b1_0000;
+/// One reader, in the reader count held in bits 5 and up.
+const ONE_READER: usize = 0b10_0000;
 /// Bits of the tick field (the top of the word).
 const TICK_BITS: u32 = if usize::BITS >= 64 { 8 } else { 4 };
 const TICK_SHIFT: u32 = usize::BITS - TICK_BITS;
@@ -121,12 +143,17 @@ const ONE_TICK: usize = 1 << TICK_SHIFT;
 /// The tick field.
 const TICKS: usize = usize::MAX << TICK_SHIFT;
 /// The reader-count bits.
-const READERS: usize = !(PARKED | WRITER | BIAS | TICKS);
+const READERS: usize = !(PARKED | WRITER | BIAS | WAITING | WRITER_PARKED | TICKS);
 /// Word-path reads in a row (no write between them) after which readers use their slots. Small
 /// under loom so that the models reach the biased state with a few reads.
 const BIAS_AFTER: usize = if cfg!(loom) { 2 } else { 4 };
+/// How long a reader that holds no read of its own waits behind a claiming writer before it goes
+/// in anyway. Only matters if this thread's count of holds is wrong: a read guard that moved here
+/// from another thread is not counted here, and waiting for a writer that waits for that very
+/// guard would never end. Such a reader is delayed this long instead of deadlocked.
+const HOLD_BACK_MILLIS: u64 = 10;
 
-const _: () = assert!(ONE_READER == (PARKED | WRITER | BIAS) + 1);
+const _: () = assert!(ONE_READER == (PARKED | WRITER | BIAS | WAITING | WRITER_PARKED) + 1);
 const _: () = assert!(BIAS_AFTER.is_power_of_two() && BIAS_AFTER <= 1 << TICK_BITS);
 // `downgrade` turns WRITER into one reader with a single add (BIAS is clear while WRITER is held).
 const _: () = assert!(ONE_READER > WRITER);
@@ -272,10 +299,10 @@ impl ReadHold<'_> {
 ///
 /// # Policy
 ///
-/// - **Reader-preferring.** A reader gets the lock whenever no writer holds it, even while writers
-///   wait. Consequently a thread that already holds a read lock can always take another read lock
-///   on the same lock (a thread holding a `Ref` may `get` again from the same shard), and a steady
-///   stream of readers can delay a writer indefinitely.
+/// - **Readers nest; writers are not starved.** A reader gets the lock whenever no writer holds
+///   it and none has claimed it; a thread that already holds a read gets it even while a writer
+///   waits, so a thread holding a `Ref` may read the same shard again. A waiting writer claims
+///   the lock, which holds back new readers: it waits only for the reads already inside.
 /// - **Not reentrant for writers.** A thread that holds the lock in any mode and asks for it
 ///   exclusively waits for itself forever.
 /// - **No thread affinity.** A lock taken on one thread may be released on another.
@@ -338,9 +365,19 @@ impl RawRwLock {
         let _ = waited;
     }
 
-    /// Takes the lock shared, blocking while a writer holds it.
+    /// Counts one park (nothing without feature `metrics`).
+    #[inline]
+    fn count_park(&self) {
+        #[cfg(feature = "metrics")]
+        self.counters[1].fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Takes the lock shared, blocking while a writer holds it, and while a writer waits for it
+    /// unless this thread already holds a read (which may be of this lock: a nested read never
+    /// waits for a writer that waits for it).
     ///
-    /// [Locking](crate::locking): blocks while a writer holds the lock.
+    /// [Locking](crate::locking): blocks while a writer holds the lock or (for a thread that holds
+    /// no read) waits for it.
     ///
     /// # Safety
     /// `slots` are this lock's own: the same [`Slots`] (table and index) on every call on this
@@ -352,15 +389,37 @@ impl RawRwLock {
             return ReadHold(Some(slot));
         }
         let prev = self.state.fetch_add(ONE_READER + ONE_TICK, READ_ACQUIRE);
-        if prev & WRITER != 0 {
-            self.lock_shared_slow();
+        if prev & (WRITER | WAITING) != 0 {
+            self.lock_shared_slow(slots, prev);
         } else if (prev >> TICK_SHIFT) % BIAS_AFTER == BIAS_AFTER - 1 && prev & BIAS == 0 {
             self.set_bias();
         }
+        read_hold_taken();
         ReadHold(None)
     }
 
-    /// Takes the lock shared if no writer holds it; never blocks.
+    /// Whether a reader that finds `state` may go in now. `held_back`: a claiming writer still
+    /// holds this reader back (it holds no read, and has not waited out `HOLD_BACK_MILLIS`).
+    #[inline]
+    fn reader_may_enter(state: usize, held_back: bool) -> bool {
+        state & WRITER == 0 && (state & WAITING == 0 || !held_back)
+    }
+
+    /// Whether this thread may hold a read of this lock, so that a claiming writer must not hold
+    /// it back: it holds a word-path read (of any lock: the per-thread count), or its own slot of
+    /// this lock is taken (by itself, or by another thread on its row: letting that one pass too
+    /// only weakens the writer's priority a little). Slot holds are not counted, so the slot
+    /// path stays free of the count. `--cfg planted_bug_hold_back_nested` says no (a planted bug:
+    /// a nested read then waits for a writer that waits for the outer read; the loom models must
+    /// catch it).
+    #[cold]
+    fn holds_a_read(slots: Slots<'_>) -> bool {
+        !cfg!(planted_bug_hold_back_nested)
+            && (read_holds() != 0 || slots.mine().load(Ordering::Relaxed) != 0)
+    }
+
+    /// Takes the lock shared if that needs no waiting (no writer holds it, and none waits for it
+    /// unless this thread already holds a read); never blocks.
     ///
     /// [Locking](crate::locking): never blocks.
     ///
@@ -373,9 +432,10 @@ impl RawRwLock {
         if let Some(slot) = self.try_lock_shared_slot(slots) {
             return Some(ReadHold(Some(slot)));
         }
+        let held_back = !Self::holds_a_read(slots);
         let mut state = self.state.load(Ordering::Relaxed);
         loop {
-            if state & WRITER != 0 {
+            if !Self::reader_may_enter(state, held_back) {
                 return None;
             }
             match self.state.compare_exchange_weak(
@@ -384,7 +444,10 @@ impl RawRwLock {
                 Ordering::Acquire,
                 Ordering::Relaxed,
             ) {
-                Ok(_) => return Some(ReadHold(None)),
+                Ok(_) => {
+                    read_hold_taken();
+                    return Some(ReadHold(None));
+                }
                 Err(now) => state = now,
             }
         }
@@ -394,7 +457,7 @@ impl RawRwLock {
     /// path). Never blocks.
     #[inline]
     fn try_lock_shared_slot<'s>(&self, slots: Slots<'s>) -> Option<&'s AtomicU8> {
-        if self.state.load(Ordering::Relaxed) & (BIAS | WRITER) != BIAS {
+        if self.state.load(Ordering::Relaxed) & (BIAS | WRITER | WAITING) != BIAS {
             return None;
         }
         let slot = slots.mine();
@@ -404,7 +467,7 @@ impl RawRwLock {
             return None;
         }
         dekker_fence();
-        if self.state.load(Ordering::SeqCst) & (BIAS | WRITER) == BIAS {
+        if self.state.load(Ordering::SeqCst) & (BIAS | WRITER | WAITING) == BIAS {
             return Some(slot);
         }
         free_slot(slot);
@@ -414,7 +477,9 @@ impl RawRwLock {
     /// A word-path reader ended a run of reads with no write: readers may use their slots.
     #[cold]
     fn set_bias(&self) {
-        // We hold the lock shared, so no writer holds it and none can clear BIAS meanwhile.
+        // We hold the lock shared, so no writer holds it and none can clear BIAS before it has
+        // waited for us. (If one claimed the lock meanwhile, slot readers still see WAITING and
+        // stay out, and its acquisition clears BIAS again.)
         self.state.fetch_or(BIAS, Ordering::Relaxed);
     }
 
@@ -426,7 +491,10 @@ impl RawRwLock {
     pub unsafe fn unlock_shared(&self, hold: ReadHold<'_>) {
         match hold.0 {
             Some(slot) => free_slot(slot),
-            None => self.unlock_shared_word(),
+            None => {
+                read_hold_given();
+                self.unlock_shared_word();
+            }
         }
     }
 
@@ -434,10 +502,9 @@ impl RawRwLock {
     #[inline]
     fn unlock_shared_word(&self) {
         let prev = self.state.fetch_sub(ONE_READER, Ordering::Release);
-        // The last reader leaves, no writer holds the lock, and someone is parked: a writer waits
-        // for exactly this moment.
-        if prev & (READERS | WRITER) == ONE_READER && prev & PARKED != 0 {
-            self.wake_all();
+        // The last reader leaves and the claiming writer sleeps: it waits for exactly this.
+        if prev & (READERS | WRITER_PARKED) == ONE_READER | WRITER_PARKED {
+            self.wake_claimant();
         }
     }
 
@@ -462,21 +529,161 @@ impl RawRwLock {
         }
     }
 
+    /// The writer's slow path in two phases. **Claim**: wait until no writer holds or claims the
+    /// lock, then either take it (free and unbiased) or set `WAITING`, which holds back every
+    /// new reader but those that already hold a read. **Drain**: wait for the readers inside to
+    /// leave, through their slots and through the word, then turn `WAITING` into `WRITER` (and
+    /// clear `BIAS`) in one CAS.
     #[cold]
     fn lock_exclusive_slow(&self, slots: Slots<'_>) {
+        let mut spin = Spin::new();
         let mut waited = false;
-        loop {
-            let (prev, blocked) = self.lock_slow(READERS | WRITER, WRITER);
-            waited |= blocked;
-            if prev & BIAS == 0 || self.revoke_bias(slots, true) {
-                self.count_wait(waited);
-                return;
+        let mut state = self.state.load(Ordering::Relaxed);
+        let claimed = loop {
+            if state & (WRITER | WAITING) == 0 {
+                let free = state & (READERS | BIAS) == 0;
+                let new = if free {
+                    (state & !TICKS) | WRITER
+                } else {
+                    state | WAITING
+                };
+                match self.state.compare_exchange_weak(
+                    state,
+                    new,
+                    Ordering::SeqCst,
+                    Ordering::Relaxed,
+                ) {
+                    Ok(_) if free => {
+                        self.count_wait(waited);
+                        return;
+                    }
+                    Ok(_) => break state,
+                    Err(now) => {
+                        state = now;
+                        continue;
+                    }
+                }
             }
-            waited = true; // backed off from a reader slot
+            waited = true;
+            if state & PARKED == 0 {
+                if spin.spin() {
+                    state = self.state.load(Ordering::Relaxed);
+                    continue;
+                }
+                if let Err(now) = self.state.compare_exchange_weak(
+                    state,
+                    state | PARKED,
+                    Ordering::Relaxed,
+                    Ordering::Relaxed,
+                ) {
+                    state = now;
+                    continue;
+                }
+            }
+            self.count_park();
+            self.parker.park(
+                &self.state,
+                Queue::Lock,
+                || {
+                    let state = self.state.load(Ordering::Relaxed);
+                    state & PARKED != 0 && state & (WRITER | WAITING) != 0
+                },
+                None,
+            );
+            spin.reset();
+            state = self.state.load(Ordering::Relaxed);
+        };
+        // We are the claimant. If BIAS was set when we claimed, slot readers may be inside: wait
+        // for each slot to be free. (If BIAS was clear, none can be: BIAS is cleared only by a
+        // writer that saw every slot free, and a reader that sets it later finds WAITING.)
+        if claimed & BIAS != 0 {
+            waited |= self.drain_slots(slots);
+        }
+        waited |= self.drain_word_readers();
+        self.count_wait(waited);
+    }
+
+    /// Called by the claimant with `BIAS` set: waits until every slot of the lock is free. New
+    /// slot readers validate against `WAITING` and stay out, so each slot, once seen free, stays
+    /// free for good (a reader that sets it and backs out only delays the scan). Returns whether
+    /// it had to wait.
+    ///
+    /// A slot is released with a plain store, which wakes nobody, so this polls: it spins, then
+    /// yields and sleeps for doubling times up to about a millisecond ([`Snooze`]).
+    #[cold]
+    fn drain_slots(&self, slots: Slots<'_>) -> bool {
+        // The writer's side of the Dekker pair: WAITING was set (SeqCst CAS), now the slots.
+        dekker_fence();
+        let mut spin = Spin::new();
+        let mut snooze = Snooze::new();
+        let mut waited = false;
+        while slots.first_held().is_some() {
+            waited = true;
+            if !spin.spin() {
+                snooze.snooze();
+            }
+        }
+        waited
+    }
+
+    /// Called by the claimant once no slot is held: waits until the word's reader count is zero
+    /// (readers that passed `WAITING` because they hold a read, and readers that added their
+    /// count optimistically and are giving it back), then takes the lock. Returns whether it
+    /// had to wait.
+    fn drain_word_readers(&self) -> bool {
+        let mut spin = Spin::new();
+        let mut waited = false;
+        let mut state = self.state.load(Ordering::Relaxed);
+        loop {
+            if state & READERS == 0 {
+                // WAITING -> WRITER; BIAS is cleared (every slot was seen free after WAITING was
+                // set, and none can be validated since), ticks reset.
+                let new = (state & !(WAITING | WRITER_PARKED | BIAS | TICKS)) | WRITER;
+                match self.state.compare_exchange_weak(
+                    state,
+                    new,
+                    Ordering::Acquire,
+                    Ordering::Relaxed,
+                ) {
+                    Ok(_) => return waited,
+                    Err(now) => {
+                        state = now;
+                        continue;
+                    }
+                }
+            }
+            waited = true;
+            if state & WRITER_PARKED == 0 {
+                if spin.spin() {
+                    state = self.state.load(Ordering::Relaxed);
+                    continue;
+                }
+                if let Err(now) = self.state.compare_exchange_weak(
+                    state,
+                    state | WRITER_PARKED,
+                    Ordering::Relaxed,
+                    Ordering::Relaxed,
+                ) {
+                    state = now;
+                    continue;
+                }
+            }
+            self.count_park();
+            self.parker.park(
+                &self.state,
+                Queue::Claimant,
+                || {
+                    let state = self.state.load(Ordering::Relaxed);
+                    state & WRITER_PARKED != 0 && state & READERS != 0
+                },
+                None,
+            );
+            spin.reset();
+            state = self.state.load(Ordering::Relaxed);
         }
     }
 
-    /// Takes the lock exclusively if nobody holds it; never blocks.
+    /// Takes the lock exclusively if nobody holds or claims it; never blocks.
     ///
     /// [Locking](crate::locking): never blocks.
     ///
@@ -488,7 +695,7 @@ impl RawRwLock {
     pub unsafe fn try_lock_exclusive(&self, slots: Slots<'_>) -> bool {
         let mut state = self.state.load(Ordering::Relaxed);
         loop {
-            if state & (READERS | WRITER) != 0 {
+            if state & (READERS | WRITER | WAITING) != 0 {
                 return false;
             }
             match self.state.compare_exchange_weak(
@@ -497,35 +704,22 @@ impl RawRwLock {
                 Ordering::SeqCst,
                 Ordering::Relaxed,
             ) {
-                Ok(_) => return state & BIAS == 0 || self.revoke_bias(slots, false),
+                Ok(_) => return state & BIAS == 0 || self.try_revoke_bias(slots),
                 Err(now) => state = now,
             }
         }
     }
 
-    /// Called with `WRITER` just set over `BIAS`: waits for every slot of the lock to be free and
-    /// clears `BIAS` (`true`: the caller holds the lock), or backs off (`false`: `WRITER` is clear
-    /// again; with `wait`, the slot that was held has been seen free since, so the caller may try
-    /// again).
+    /// Called by `try_lock_exclusive` with `WRITER` just set over `BIAS`: if every slot of the
+    /// lock is free, clears `BIAS` (`true`: the caller holds the lock); otherwise backs off
+    /// (`false`: `WRITER` is clear again, and threads that parked behind it meanwhile are woken).
     #[cold]
-    fn revoke_bias(&self, slots: Slots<'_>, wait: bool) -> bool {
+    fn try_revoke_bias(&self, slots: Slots<'_>) -> bool {
         dekker_fence();
-        let mut spin = Spin::new();
-        while let Some(slot) = slots.first_held() {
-            if wait && spin.spin() {
-                continue;
-            }
-            // Back off: a reader holding that slot may be waiting for us to go (a nested read
-            // through the word), so spinning with WRITER set could wait forever.
+        if slots.first_held().is_some() {
             let prev = self.state.fetch_sub(WRITER, Ordering::Release);
             if prev & PARKED != 0 {
                 self.wake_all();
-            }
-            if wait {
-                let mut snooze = Snooze::new();
-                while slot.load(Ordering::Relaxed) != 0 {
-                    snooze.snooze();
-                }
             }
             return false;
         }
@@ -557,8 +751,9 @@ impl RawRwLock {
     pub unsafe fn downgrade(&self) -> ReadHold<'static> {
         // WRITER -> ONE_READER in one add (BIAS is clear while a writer holds the lock).
         let prev = self.state.fetch_add(ONE_READER - WRITER, Ordering::Release);
+        read_hold_taken();
         if prev & PARKED != 0 {
-            // Parked readers may now proceed; parked writers wake, find a reader and park again.
+            // Parked readers may now proceed; parked writers wake, one claims the lock.
             self.wake_all();
         }
         ReadHold(None)
@@ -576,45 +771,37 @@ impl RawRwLock {
         self.state.load(Ordering::Relaxed) & (READERS | WRITER) != 0 || slots.any_held()
     }
 
+    /// The read path's slow path: our optimistic add found a writer holding or claiming the lock.
     #[cold]
-    fn lock_shared_slow(&self) {
-        // Our optimistic add found a writer: give the count back exactly as an unlock would, so a
-        // writer that parked behind our phantom count is woken. (Its tick stays: ticks are a
-        // heuristic, and the writer's acquisition resets them.)
+    fn lock_shared_slow(&self, slots: Slots<'_>, prev: usize) {
+        // A writer claims the lock but does not hold it, and this thread holds a read (perhaps of
+        // this lock, which the writer then waits for): keep the count and go in.
+        if prev & WRITER == 0 && Self::holds_a_read(slots) {
+            return;
+        }
+        // Give the count back exactly as an unlock would, so a claimant that parked behind our
+        // phantom count is woken. (Its tick stays: ticks are a heuristic, and the writer's
+        // acquisition resets them.)
         self.unlock_shared_word();
-        let (_, waited) = self.lock_slow(WRITER, ONE_READER);
-        self.count_wait(waited);
-    }
-
-    /// The one slow path of both modes: wait until none of the `blocked_by` bits is set, then add
-    /// `add` (`ONE_READER`, or `WRITER`, which is clear at that point; a writer also resets the
-    /// ticks) and return the state it replaced. Spins a bounded number of times, then sets
-    /// `PARKED` and parks while the lock is still held against this mode. `PARKED` is kept when
-    /// acquiring: threads still parked are woken at the next release. Also says whether it found
-    /// the lock held against it at least once (it had to wait).
-    fn lock_slow(&self, blocked_by: usize, add: usize) -> (usize, bool) {
         let mut spin = Spin::new();
+        let mut held_back = true;
+        let mut deadline = None;
         let mut state = self.state.load(Ordering::Relaxed);
-        let mut waited = false;
         loop {
-            if state & blocked_by == 0 {
-                let (new, order) = if add == WRITER {
-                    ((state & !TICKS) | WRITER, Ordering::SeqCst)
-                } else {
-                    (state + add, Ordering::Acquire)
-                };
-                match self
-                    .state
-                    .compare_exchange_weak(state, new, order, Ordering::Relaxed)
-                {
-                    Ok(_) => return (state, waited),
+            if Self::reader_may_enter(state, held_back) {
+                match self.state.compare_exchange_weak(
+                    state,
+                    state + ONE_READER,
+                    Ordering::Acquire,
+                    Ordering::Relaxed,
+                ) {
+                    Ok(_) => break,
                     Err(now) => {
                         state = now;
                         continue;
                     }
                 }
             }
-            waited = true;
             if state & PARKED == 0 {
                 if spin.spin() {
                     state = self.state.load(Ordering::Relaxed);
@@ -630,19 +817,34 @@ impl RawRwLock {
                     continue;
                 }
             }
-            #[cfg(feature = "metrics")]
-            self.counters[1].fetch_add(1, Ordering::Relaxed);
-            self.parker.park(&self.state, || {
-                let state = self.state.load(Ordering::Relaxed);
-                state & PARKED != 0 && state & blocked_by != 0
-            });
+            // Held back by a claimant only (no writer holds the lock): wait at most
+            // HOLD_BACK_MILLIS in all (see there), then go in beside it.
+            let until = if state & WRITER == 0 {
+                Some(*deadline.get_or_insert_with(|| Deadline::after_millis(HOLD_BACK_MILLIS)))
+            } else {
+                None
+            };
+            self.count_park();
+            let timed_out = self.parker.park(
+                &self.state,
+                Queue::Lock,
+                || {
+                    let state = self.state.load(Ordering::Relaxed);
+                    state & PARKED != 0 && !Self::reader_may_enter(state, held_back)
+                },
+                until,
+            );
+            if timed_out {
+                held_back = false;
+            }
             spin.reset();
             state = self.state.load(Ordering::Relaxed);
         }
+        self.count_wait(true);
     }
 
-    /// Clears `PARKED` and wakes every parked thread; they re-check the state and re-park if the
-    /// lock is still unavailable to them.
+    /// Clears `PARKED` and wakes every thread parked on the lock queue; they re-check the state
+    /// and re-park if the lock is still unavailable to them.
     #[cold]
     fn wake_all(&self) {
         // Clearing first is safe: a waiter that parks after this point must first see PARKED set
@@ -650,6 +852,19 @@ impl RawRwLock {
         // `unpark_all` takes too, so it is either woken below or does not sleep.
         self.state.fetch_and(!PARKED, Ordering::Relaxed);
         self.parker.unpark_all(&self.state);
+    }
+
+    /// Clears `WRITER_PARKED` and wakes the claimant. Called by the reader whose release left
+    /// the count at zero; the claimant re-checks and takes the lock.
+    #[cold]
+    fn wake_claimant(&self) {
+        if cfg!(planted_bug_lost_claimant_wakeup) {
+            return;
+        }
+        // As in `wake_all`: a claimant that parks after the clear must set WRITER_PARKED again
+        // first, and validates under the parking layer's lock.
+        self.state.fetch_and(!WRITER_PARKED, Ordering::Relaxed);
+        self.parker.unpark_claimant(&self.state);
     }
 }
 
@@ -835,6 +1050,84 @@ mod tests {
         }
         rx.recv_timeout(std::time::Duration::from_secs(30))
             .expect("writer never got the lock after the readers left");
+        t.join().unwrap();
+        assert_eq!(held_bits(&lock), 0);
+    }
+
+    /// Spins until `lock`'s state has `bit` set (a writer has reached that step).
+    fn wait_for_bit(lock: &RawRwLock, bit: usize) {
+        let start = std::time::Instant::now();
+        while lock.state.load(Ordering::Relaxed) & bit == 0 {
+            assert!(start.elapsed().as_secs() < 30, "bit {bit:#b} never set");
+            std::thread::yield_now();
+        }
+    }
+
+    #[test]
+    fn a_claiming_writer_holds_back_new_readers_and_lets_nested_ones_pass() {
+        for bias in [false, true] {
+            let slots = Arc::new(ReaderSlots::new(1));
+            let lock = Arc::new(RawRwLock::with_bias(bias));
+            let outer = lock.lock_shared_own(slots.of(0));
+            let (t, rx) = spawn_writer(&lock, &slots);
+            wait_for_bit(&lock, WAITING);
+            // This thread holds a read: its nested reads pass the claimant, on both paths.
+            let nested = lock
+                .try_lock_shared_own(slots.of(0))
+                .expect("a nested try-read was held back");
+            let blocking = lock.lock_shared_own(slots.of(0));
+            assert!(!nested.is_slot() && !blocking.is_slot());
+            // A thread that holds nothing is held back (and a try-writer finds it claimed).
+            let other = {
+                let (lock, slots) = (lock.clone(), slots.clone());
+                std::thread::spawn(move || {
+                    let held_back = lock.try_lock_shared_own(slots.of(0)).is_none();
+                    (held_back, lock.try_lock_exclusive_own(slots.of(0)))
+                })
+            };
+            assert_eq!(other.join().unwrap(), (true, false), "bias: {bias}");
+            assert!(rx.try_recv().is_err(), "writer got in beside readers");
+            // SAFETY: the three holds were taken above.
+            unsafe {
+                lock.unlock_shared(nested);
+                lock.unlock_shared(blocking);
+                lock.unlock_shared(outer);
+            }
+            rx.recv_timeout(std::time::Duration::from_secs(30))
+                .expect("writer never got the lock after the readers left");
+            t.join().unwrap();
+            assert_eq!(held_bits(&lock), 0, "bias: {bias}");
+        }
+    }
+
+    #[test]
+    fn a_reader_held_back_by_a_claimant_is_delayed_not_deadlocked() {
+        // This thread holds a read and waits for another thread's read of the same lock, with a
+        // writer claiming in between (a dependency the lock cannot see; also what a read guard
+        // moved between threads looks like). The other reader goes in after HOLD_BACK_MILLIS.
+        let slots = Arc::new(ReaderSlots::new(1));
+        let lock = Arc::new(RawRwLock::new());
+        let outer = lock.lock_shared_own(slots.of(0));
+        let (t, rx) = spawn_writer(&lock, &slots);
+        wait_for_bit(&lock, WAITING);
+        let started = std::time::Instant::now();
+        let reader = {
+            let (lock, slots) = (lock.clone(), slots.clone());
+            std::thread::spawn(move || {
+                let hold = lock.lock_shared_own(slots.of(0));
+                // SAFETY: taken just above.
+                unsafe { lock.unlock_shared(hold) };
+            })
+        };
+        reader.join().unwrap();
+        if !cfg!(miri) {
+            assert!(started.elapsed() >= std::time::Duration::from_millis(HOLD_BACK_MILLIS));
+        }
+        assert!(rx.try_recv().is_err(), "writer got in beside a reader");
+        // SAFETY: taken at the top.
+        unsafe { lock.unlock_shared(outer) };
+        rx.recv_timeout(std::time::Duration::from_secs(30))
+            .expect("writer never got the lock after the reader left");
         t.join().unwrap();
         assert_eq!(held_bits(&lock), 0);
     }

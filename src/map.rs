@@ -30,8 +30,9 @@ use crate::RandomState;
 /// an iterator item) holds its shard's lock until it is dropped:
 ///
 /// - [`Ref`] and iteration items of [`iter`](Self::iter) hold the shard **shared**. Any number of
-///   shared holds coexist, and the lock is reader-preferring: a thread holding a `Ref` may call
-///   `get`, `contains_key`, `view` or `iter` again, on any key, without deadlock.
+///   shared holds coexist: a thread holding a `Ref` may call `get`, `contains_key`, `view` or
+///   `iter` again, on any key, without deadlock, even while a writer waits for that shard. (A
+///   waiting writer holds back only threads that hold no read yet, so readers cannot starve it.)
 /// - [`RefMut`], [`Entry`] and items of [`iter_mut`](Self::iter_mut) hold the shard
 ///   **exclusively**. While a thread holds any guard, a call that needs that same shard
 ///   exclusively (`insert`, `remove`, `get_mut`, `entry`, `alter`, `retain`, `clear`, ...)
@@ -834,7 +835,7 @@ impl<K: Eq + Hash, V, S: BuildHasher> ShardedMap<K, V, S> {
     ///
     /// [Locking](crate::locking): takes the key's shard shared until the guard drops; blocks while a writer holds
     /// it; deadlocks if the calling thread holds a [`RefMut`], [`Entry`] or `iter_mut` item on
-    /// that shard. Holding other [`Ref`]s is fine (reader-preferring lock).
+    /// that shard. Holding other [`Ref`]s is fine (nested reads pass a waiting writer).
     ///
     /// ```
     /// let map = sharded_map::ShardedMap::new();

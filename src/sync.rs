@@ -178,9 +178,55 @@ mod imp {
         })
     }
 
-    /// Parks threads on the address of a lock's state word, through `parking_lot_core`.
+    std::thread_local!(static READ_HOLDS: Cell<usize> = const { Cell::new(0) });
+    use core::cell::Cell;
+
+    /// Word-path read holds this thread has taken and not given back, on any lock (wrapping: a hold that
+    /// moved to another thread is counted where it was taken and given back where it dropped).
+    #[inline]
+    pub(crate) fn read_holds() -> usize {
+        READ_HOLDS.with(Cell::get)
+    }
+
+    /// Counts a read hold taken on this thread.
+    #[inline]
+    pub(crate) fn read_hold_taken() {
+        READ_HOLDS.with(|n| n.set(n.get().wrapping_add(1)));
+    }
+
+    /// Counts a read hold given back on this thread.
+    #[inline]
+    pub(crate) fn read_hold_given() {
+        READ_HOLDS.with(|n| n.set(n.get().wrapping_sub(1)));
+    }
+
+    /// When a parked thread stops waiting whether or not it was woken.
+    #[derive(Clone, Copy, Debug)]
+    pub(crate) struct Deadline(std::time::Instant);
+
+    impl Deadline {
+        /// `millis` milliseconds from now.
+        #[cold]
+        pub(crate) fn after_millis(millis: u64) -> Self {
+            Self(std::time::Instant::now() + std::time::Duration::from_millis(millis))
+        }
+    }
+
+    /// The two queues of a lock: threads waiting for the lock to be released (readers held back,
+    /// writers behind a writer), and the one writer that claimed the lock and waits for the
+    /// readers inside to leave.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub(crate) enum Queue {
+        /// Woken all at once when the lock is released.
+        Lock,
+        /// The claiming writer, woken alone by the last reader to leave.
+        Claimant,
+    }
+
+    /// Parks threads on the address of a lock's state word (the claimant on the next address),
+    /// through `parking_lot_core`.
     ///
-    /// Zero-sized here; under loom it carries a mutex and a condition variable.
+    /// Zero-sized here; under loom it carries a mutex and condition variables.
     #[derive(Debug, Default)]
     pub(crate) struct Parker;
 
@@ -190,39 +236,62 @@ mod imp {
             Parker
         }
 
-        /// Parks the calling thread if `validate` returns `true`. `validate` runs atomically with
-        /// respect to [`Parker::unpark_all`] on the same `word`, so a wake-up between the caller's
-        /// last check and its sleep cannot be lost.
+        /// Parks the calling thread on `queue` if `validate` returns `true`, until it is woken
+        /// or `deadline` passes; `true` if the deadline passed. `validate` runs atomically with
+        /// respect to the `unpark` calls on the same `word` and queue, so a wake-up between the
+        /// caller's last check and its sleep cannot be lost.
         #[cold]
-        pub(crate) fn park(&self, word: &AtomicUsize, validate: impl FnOnce() -> bool) {
+        pub(crate) fn park(
+            &self,
+            word: &AtomicUsize,
+            queue: Queue,
+            validate: impl FnOnce() -> bool,
+            deadline: Option<Deadline>,
+        ) -> bool {
             // SAFETY: `park` requires that `validate` and `before_sleep` do not panic or call into
             // the parking lot: `validate` only loads an atomic, `before_sleep` does nothing. The key
-            // is the state word's address (strict provenance: `addr`, no integer-to-pointer cast).
-            unsafe {
+            // is the state word's address (strict provenance: `addr`, no integer-to-pointer cast),
+            // plus one for the claimant: no other lock's word has that address.
+            let result = unsafe {
                 parking_lot_core::park(
-                    key(word),
+                    key(word, queue),
                     validate,
                     || {},
                     |_, _| {},
                     parking_lot_core::DEFAULT_PARK_TOKEN,
-                    None,
+                    deadline.map(|d| d.0),
+                )
+            };
+            result == parking_lot_core::ParkResult::TimedOut
+        }
+
+        /// Wakes every thread parked on `word`'s lock queue.
+        #[cold]
+        pub(crate) fn unpark_all(&self, word: &AtomicUsize) {
+            // SAFETY: the key is the one `park` uses for this queue; no callbacks run.
+            unsafe {
+                parking_lot_core::unpark_all(
+                    key(word, Queue::Lock),
+                    parking_lot_core::DEFAULT_UNPARK_TOKEN,
                 );
             }
         }
 
-        /// Wakes every thread parked on `word`.
+        /// Wakes the claimant parked on `word`, if any.
         #[cold]
-        pub(crate) fn unpark_all(&self, word: &AtomicUsize) {
-            // SAFETY: the key is the state word's address, as in `park`; no callbacks run.
+        pub(crate) fn unpark_claimant(&self, word: &AtomicUsize) {
+            // SAFETY: as in `unpark_all`; the callback only returns the token.
             unsafe {
-                parking_lot_core::unpark_all(key(word), parking_lot_core::DEFAULT_UNPARK_TOKEN);
+                parking_lot_core::unpark_one(key(word, Queue::Claimant), |_| {
+                    parking_lot_core::DEFAULT_UNPARK_TOKEN
+                });
             }
         }
     }
 
     #[inline]
-    fn key(word: &AtomicUsize) -> usize {
-        core::ptr::from_ref(word).addr()
+    fn key(word: &AtomicUsize, queue: Queue) -> usize {
+        core::ptr::from_ref(word).addr() + usize::from(queue == Queue::Claimant)
     }
 }
 
@@ -322,33 +391,85 @@ mod imp {
             .fold(0, |n, d| n * 10 + usize::from(d - b'0'))
     }
 
-    /// The parking layer built from loom primitives: `validate` runs under the mutex that
-    /// `unpark_all` also takes, which is the same guarantee `parking_lot_core` gives with its
-    /// bucket lock.
+    loom::thread_local!(static READ_HOLDS: core::cell::Cell<usize> = core::cell::Cell::new(0));
+
+    /// As in the std body: read holds this thread has taken and not given back.
+    pub(crate) fn read_holds() -> usize {
+        READ_HOLDS.with(core::cell::Cell::get)
+    }
+
+    pub(crate) fn read_hold_taken() {
+        READ_HOLDS.with(|n| n.set(n.get().wrapping_add(1)));
+    }
+
+    pub(crate) fn read_hold_given() {
+        READ_HOLDS.with(|n| n.set(n.get().wrapping_sub(1)));
+    }
+
+    /// Under loom there is no time: a deadline never passes, so the models check that nobody
+    /// relies on one to make progress.
+    #[derive(Clone, Copy, Debug)]
+    pub(crate) struct Deadline;
+
+    impl Deadline {
+        pub(crate) fn after_millis(_millis: u64) -> Self {
+            Deadline
+        }
+    }
+
+    /// As in the std body.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub(crate) enum Queue {
+        Lock,
+        Claimant,
+    }
+
+    /// The parking layer built from loom primitives: `validate` runs under the mutex that the
+    /// `unpark` calls also take, which is the same guarantee `parking_lot_core` gives with its
+    /// bucket lock. One condition variable per queue, so a claimant is woken only by
+    /// `unpark_claimant` (a wake-up sent to the wrong queue is a lost wake-up the models see).
     #[derive(Debug)]
     pub(crate) struct Parker {
         mutex: loom::sync::Mutex<()>,
-        condvar: loom::sync::Condvar,
+        lock: loom::sync::Condvar,
+        claimant: loom::sync::Condvar,
     }
 
     impl Parker {
         pub(crate) fn new() -> Self {
             Self {
                 mutex: loom::sync::Mutex::new(()),
-                condvar: loom::sync::Condvar::new(),
+                lock: loom::sync::Condvar::new(),
+                claimant: loom::sync::Condvar::new(),
             }
         }
 
-        pub(crate) fn park(&self, _word: &AtomicUsize, validate: impl FnOnce() -> bool) {
+        pub(crate) fn park(
+            &self,
+            _word: &AtomicUsize,
+            queue: Queue,
+            validate: impl FnOnce() -> bool,
+            _deadline: Option<Deadline>,
+        ) -> bool {
             let guard = self.mutex.lock().unwrap();
             if validate() {
-                drop(self.condvar.wait(guard).unwrap());
+                let condvar = match queue {
+                    Queue::Lock => &self.lock,
+                    Queue::Claimant => &self.claimant,
+                };
+                drop(condvar.wait(guard).unwrap());
             }
+            false
         }
 
         pub(crate) fn unpark_all(&self, _word: &AtomicUsize) {
             let _guard = self.mutex.lock().unwrap();
-            self.condvar.notify_all();
+            self.lock.notify_all();
+        }
+
+        pub(crate) fn unpark_claimant(&self, _word: &AtomicUsize) {
+            let _guard = self.mutex.lock().unwrap();
+            self.claimant.notify_one();
         }
     }
 }
