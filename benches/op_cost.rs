@@ -8,7 +8,8 @@
 //! cargo bench --bench op_cost -- --test              # every map and op once, small (CI)
 //! ```
 //!
-//! MAP is `sharded-map`, `dashmap` or `hashbrown`; OP is `get_hit`, `get_miss` or `insert`. The
+//! MAP is `sharded-map`, `dashmap` or `hashbrown`; OP is `get_hit`, `get_miss`, `insert` or
+//! `exchange` (conc-map-bench's Exchange mix on one thread). The
 //! program fills a map with N keys (for `insert`: only reserves room for them), then runs PASSES
 //! passes of OP over N keys in a scattered order. The script runs it with two pass counts and
 //! divides the difference by N, so building, start-up and exit cancel out.
@@ -34,6 +35,8 @@ trait Map {
     fn with_capacity(n: usize) -> Self;
     fn put(&mut self, k: u64);
     fn hit(&self, k: u64) -> u64;
+    fn take(&mut self, k: u64) -> u64;
+    fn bump(&mut self, k: u64) -> u64;
 }
 
 impl Map for sharded_map::ShardedMap<u64, u64, H> {
@@ -45,6 +48,15 @@ impl Map for sharded_map::ShardedMap<u64, u64, H> {
     }
     fn hit(&self, k: u64) -> u64 {
         self.get(&k).map_or(0, |r| *r)
+    }
+    fn take(&mut self, k: u64) -> u64 {
+        self.remove(&k).map_or(0, |(_, v)| v)
+    }
+    fn bump(&mut self, k: u64) -> u64 {
+        self.get_mut(&k).map_or(0, |mut v| {
+            *v += 1;
+            *v
+        })
     }
 }
 
@@ -58,6 +70,15 @@ impl Map for dashmap::DashMap<u64, u64, H> {
     fn hit(&self, k: u64) -> u64 {
         self.get(&k).map_or(0, |r| *r)
     }
+    fn take(&mut self, k: u64) -> u64 {
+        self.remove(&k).map_or(0, |(_, v)| v)
+    }
+    fn bump(&mut self, k: u64) -> u64 {
+        self.get_mut(&k).map_or(0, |mut v| {
+            *v += 1;
+            *v
+        })
+    }
 }
 
 impl Map for hashbrown::HashMap<u64, u64, H> {
@@ -69,6 +90,15 @@ impl Map for hashbrown::HashMap<u64, u64, H> {
     }
     fn hit(&self, k: u64) -> u64 {
         self.get(&k).copied().unwrap_or(0)
+    }
+    fn take(&mut self, k: u64) -> u64 {
+        self.remove(&k).unwrap_or(0)
+    }
+    fn bump(&mut self, k: u64) -> u64 {
+        self.get_mut(&k).map_or(0, |v| {
+            *v += 1;
+            *v
+        })
     }
 }
 
@@ -95,6 +125,32 @@ fn run<M: Map>(op: &str, n: u64, passes: u64) -> u64 {
                 }
             }
         }
+        "exchange" => {
+            // conc-map-bench's Exchange mix on one thread: 10% reads, 40% inserts, 40% removes,
+            // 10% updates, keys from twice the prefilled space.
+            for k in 0..n {
+                map.put(k);
+            }
+            let mut x = 0x2545_f491_4f6c_dd1du64;
+            for _ in 0..passes {
+                for _ in 0..n {
+                    x ^= x << 13;
+                    x ^= x >> 7;
+                    x ^= x << 17;
+                    let k = black_box((x >> 8) % (2 * n));
+                    let r = match x % 10 {
+                        0 => map.hit(k),
+                        1..=4 => {
+                            map.put(k);
+                            0
+                        }
+                        5..=8 => map.take(k),
+                        _ => map.bump(k),
+                    };
+                    sum = sum.wrapping_add(r);
+                }
+            }
+        }
         other => usage(&format!("unknown operation `{other}`")),
     }
     black_box(&map);
@@ -103,7 +159,7 @@ fn run<M: Map>(op: &str, n: u64, passes: u64) -> u64 {
 
 fn usage(problem: &str) -> ! {
     eprintln!("error: {problem}");
-    eprintln!("usage: op_cost MAP OP N PASSES  (MAP: sharded-map | dashmap | hashbrown; OP: get_hit | get_miss | insert)");
+    eprintln!("usage: op_cost MAP OP N PASSES  (MAP: sharded-map | dashmap | hashbrown; OP: get_hit | get_miss | insert | exchange)");
     eprintln!("       op_cost --test");
     std::process::exit(2);
 }
@@ -131,6 +187,7 @@ fn main() {
             assert_eq!(one(map, "get_hit", n, 2), 2 * all, "{map}");
             assert_eq!(one(map, "get_miss", n, 2), 0, "{map}");
             one(map, "insert", n, 1);
+            one(map, "exchange", n, 1);
         }
         println!("op_cost: every map and operation ran");
         return;

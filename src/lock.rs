@@ -99,8 +99,8 @@
 use crossbeam_utils::CachePadded;
 
 use crate::sync::{
-    dekker_fence, free_slot, read_hold_given, read_hold_taken, read_holds, thread_number, AtomicU8,
-    AtomicUsize, Deadline, Ordering, Parker, Queue, Snooze, Spin,
+    dekker_fence, free_slot, read_hold_given, read_hold_taken, read_holds, thread_number,
+    AtomicPtr, AtomicU8, AtomicUsize, Deadline, Ordering, Parker, Queue, Snooze, Spin,
 };
 
 /// Reader slots per cache block: one block (a cache-padded line) holds the slots of 64 locks.
@@ -172,11 +172,19 @@ type SlotBlock = CachePadded<[AtomicU8; SLOTS_PER_BLOCK]>;
 /// The reader slots of a group of locks (a map's shards): a row of cache-padded blocks per
 /// thread slot, one byte per lock in each row. A thread uses row `thread number % rows`.
 ///
-/// Size: rows x ceil(locks / 64) x 128 bytes (512 bytes for 8 shards on a 2-core machine).
+/// The blocks are allocated when a lock of the group first turns biased (a run of reads with no
+/// write), not before: a map that is never read that way, or is dropped empty, never pays for
+/// them. Size once allocated: rows x ceil(locks / 64) x 128 bytes (512 bytes for 8 shards on a
+/// 2-core machine).
 ///
 /// [Locking](crate::locking): none (the slots are part of the locks' state).
 pub struct ReaderSlots {
-    blocks: Box<[SlotBlock]>,
+    /// The first of `rows * blocks_per_row` blocks, from a `Box<[SlotBlock]>` leaked by
+    /// `allocate` and reclaimed by `Drop`; null until then. Only ever goes from null to one
+    /// allocation, which lives as long as `self`.
+    blocks: AtomicPtr<SlotBlock>,
+    /// `rows * blocks_per_row`, kept so that a lookup needs no multiplication.
+    block_count: usize,
     row_mask: usize,
     blocks_per_row: usize,
     /// This table's map, for the debug-build deadlock check (`deadlock.rs`).
@@ -184,18 +192,22 @@ pub struct ReaderSlots {
     map_id: u64,
 }
 
+// SAFETY: the table owns its blocks (atomics, shared by design) like a `Box<[SlotBlock]>` would.
+unsafe impl Send for ReaderSlots {}
+// SAFETY: as above; every access to the blocks is atomic.
+unsafe impl Sync for ReaderSlots {}
+
 impl ReaderSlots {
-    /// Slots for `locks` locks, with the default number of rows (about twice the core count).
+    /// Slots for `locks` locks, with the default number of rows (about twice the core count);
+    /// nothing is allocated until a lock first turns biased.
     ///
     /// [Locking](crate::locking): none.
     pub fn new(locks: usize) -> Self {
         let rows = reader_rows();
         let blocks_per_row = locks.div_ceil(SLOTS_PER_BLOCK).max(1);
-        let blocks = (0..rows * blocks_per_row)
-            .map(|_| CachePadded::new(core::array::from_fn(|_| AtomicU8::new(0))))
-            .collect();
         Self {
-            blocks,
+            blocks: AtomicPtr::new(core::ptr::null_mut()),
+            block_count: rows * blocks_per_row,
             row_mask: rows - 1,
             blocks_per_row,
             #[cfg(deadlock_check)]
@@ -203,10 +215,73 @@ impl ReaderSlots {
         }
     }
 
-    /// Bytes this table owns on the heap.
+    /// Like [`new`](Self::new), with the slots allocated at once (for locks made biased with
+    /// [`RawRwLock::with_bias`], whose readers should use slots from the first read).
+    ///
+    /// [Locking](crate::locking): none.
+    pub fn allocated(locks: usize) -> Self {
+        let table = Self::new(locks);
+        table.allocate();
+        table
+    }
+
+    #[inline]
+    fn block_count(&self) -> usize {
+        self.block_count
+    }
+
+    /// The blocks, if allocated. `SeqCst`, free on x86 and what the writer's scan needs: a slot
+    /// reader that validated got its slot from a table published before its `SeqCst` slot swap,
+    /// which precedes the writer's claim in the `SeqCst` order, so the writer's load after that
+    /// claim sees the table.
+    #[inline]
+    fn blocks(&self) -> Option<&[SlotBlock]> {
+        let first = self.blocks.load(Ordering::SeqCst);
+        if first.is_null() {
+            return None;
+        }
+        // SAFETY: a non-null pointer is the start of the `block_count()` blocks published by
+        // `allocate` (the `SeqCst` load synchronizes with its CAS, so they are initialized);
+        // they are freed only by `Drop`, which needs `&mut self`, so they outlive `&self`.
+        Some(unsafe { core::slice::from_raw_parts(first, self.block_count()) })
+    }
+
+    /// Allocates the blocks if no thread has yet (all free). Racing callers agree on one table;
+    /// the losers free theirs.
+    #[cold]
+    fn allocate(&self) {
+        if !self.blocks.load(Ordering::SeqCst).is_null() {
+            return;
+        }
+        let fresh: Box<[SlotBlock]> = (0..self.block_count())
+            .map(|_| CachePadded::new(core::array::from_fn(|_| AtomicU8::new(0))))
+            .collect();
+        let first = Box::into_raw(fresh).cast::<SlotBlock>();
+        if self
+            .blocks
+            .compare_exchange(
+                core::ptr::null_mut(),
+                first,
+                Ordering::SeqCst,
+                Ordering::SeqCst,
+            )
+            .is_err()
+        {
+            // SAFETY: `first` came from `Box::into_raw` of a slice of `block_count()` blocks just
+            // above and was never published (the CAS failed), so this is its only owner.
+            drop(unsafe {
+                Box::from_raw(core::ptr::slice_from_raw_parts_mut(
+                    first,
+                    self.block_count(),
+                ))
+            });
+        }
+    }
+
+    /// Bytes this table owns on the heap (0 until the slots are allocated).
     #[cfg(feature = "typesize")]
     pub(crate) fn heap_size(&self) -> usize {
-        core::mem::size_of_val(&*self.blocks)
+        self.blocks().map_or(0, core::mem::size_of_val)
     }
 
     /// The slots of lock number `index`.
@@ -221,9 +296,27 @@ impl ReaderSlots {
         Slots { table: self, index }
     }
 
+    /// The slot of lock `index` in `row`, if the slots are allocated.
     #[inline]
-    fn slot(&self, row: usize, index: usize) -> &AtomicU8 {
-        &self.blocks[row * self.blocks_per_row + index / SLOTS_PER_BLOCK][index % SLOTS_PER_BLOCK]
+    fn slot(&self, row: usize, index: usize) -> Option<&AtomicU8> {
+        let blocks = self.blocks()?;
+        Some(&blocks[row * self.blocks_per_row + index / SLOTS_PER_BLOCK][index % SLOTS_PER_BLOCK])
+    }
+}
+
+impl Drop for ReaderSlots {
+    fn drop(&mut self) {
+        let first = self.blocks.load(Ordering::SeqCst);
+        if !first.is_null() {
+            // SAFETY: a non-null pointer is the one allocation `allocate` published, from
+            // `Box::into_raw` of `block_count()` blocks; `&mut self` means no slot is borrowed.
+            drop(unsafe {
+                Box::from_raw(core::ptr::slice_from_raw_parts_mut(
+                    first,
+                    self.block_count(),
+                ))
+            });
+        }
     }
 }
 
@@ -252,29 +345,40 @@ impl<'a> Slots<'a> {
         (self.table.map_id, self.index)
     }
 
-    /// The calling thread's slot.
+    /// The calling thread's slot, if the slots are allocated.
     #[inline]
-    fn mine(self) -> &'a AtomicU8 {
+    fn mine(self) -> Option<&'a AtomicU8> {
         self.table
             .slot(thread_number() & self.table.row_mask, self.index)
     }
 
-    /// The first held slot, if any (`SeqCst` loads: the writer's side of the Dekker pair).
+    /// Makes sure the slots exist (a lock turning biased).
+    #[cold]
+    fn allocate(self) {
+        self.table.allocate();
+    }
+
+    /// The first held slot, if any (`SeqCst` loads: the writer's side of the Dekker pair). No
+    /// slots allocated: none held.
     #[inline]
     fn first_held(self) -> Option<&'a AtomicU8> {
         if cfg!(planted_bug_skip_slot_scan) {
             return None;
         }
-        (0..=self.table.row_mask)
-            .map(|row| self.table.slot(row, self.index))
+        let table = self.table;
+        (0..=table.row_mask)
+            .filter_map(|row| table.slot(row, self.index))
             .find(|slot| slot.load(Ordering::SeqCst) != 0)
     }
 
     /// Whether any slot is held (a racy snapshot, for tests).
     #[cfg(all(test, not(loom)))]
     fn any_held(self) -> bool {
-        (0..=self.table.row_mask)
-            .any(|row| self.table.slot(row, self.index).load(Ordering::Relaxed) != 0)
+        (0..=self.table.row_mask).any(|row| {
+            self.table
+                .slot(row, self.index)
+                .is_some_and(|slot| slot.load(Ordering::Relaxed) != 0)
+        })
     }
 }
 
@@ -392,7 +496,7 @@ impl RawRwLock {
         if prev & (WRITER | WAITING) != 0 {
             self.lock_shared_slow(slots, prev);
         } else if (prev >> TICK_SHIFT) % BIAS_AFTER == BIAS_AFTER - 1 && prev & BIAS == 0 {
-            self.set_bias();
+            self.set_bias(slots);
         }
         read_hold_taken();
         ReadHold(None)
@@ -415,7 +519,7 @@ impl RawRwLock {
     #[cold]
     fn holds_a_read(slots: Slots<'_>) -> bool {
         !cfg!(planted_bug_hold_back_nested)
-            && (read_holds() != 0 || slots.mine().load(Ordering::Relaxed) != 0)
+            && (read_holds() != 0 || slots.mine().is_some_and(|s| s.load(Ordering::Relaxed) != 0))
     }
 
     /// Takes the lock shared if that needs no waiting (no writer holds it, and none waits for it
@@ -460,7 +564,7 @@ impl RawRwLock {
         if self.state.load(Ordering::Relaxed) & (BIAS | WRITER | WAITING) != BIAS {
             return None;
         }
-        let slot = slots.mine();
+        let slot = slots.mine()?;
         if slot.swap(1, Ordering::SeqCst) != 0 {
             // Held by this thread already (a nested read) or by another thread on the same row;
             // writing 1 over 1 changed nothing.
@@ -476,11 +580,14 @@ impl RawRwLock {
 
     /// A word-path reader ended a run of reads with no write: readers may use their slots.
     #[cold]
-    fn set_bias(&self) {
+    fn set_bias(&self, slots: Slots<'_>) {
+        // The slots exist before any reader can see BIAS (the first bias of the group allocates
+        // them; a reader that finds none takes the word path all the same).
+        slots.allocate();
         // We hold the lock shared, so no writer holds it and none can clear BIAS before it has
         // waited for us. (If one claimed the lock meanwhile, slot readers still see WAITING and
         // stay out, and its acquisition clears BIAS again.)
-        self.state.fetch_or(BIAS, Ordering::Relaxed);
+        self.state.fetch_or(BIAS, Ordering::Release);
     }
 
     /// Releases a shared hold.
@@ -1007,7 +1114,7 @@ mod tests {
     #[test]
     fn writer_waits_for_reader_and_is_woken() {
         for bias in [false, true] {
-            let slots = Arc::new(ReaderSlots::new(1));
+            let slots = Arc::new(ReaderSlots::allocated(1));
             let lock = Arc::new(RawRwLock::with_bias(bias));
             let hold = lock.lock_shared_own(slots.of(0));
             assert_eq!(hold.is_slot(), bias);
@@ -1030,7 +1137,7 @@ mod tests {
     fn nested_read_through_the_word_while_a_writer_revokes() {
         // A thread holds a slot; a writer starts revoking; the first thread reads the same lock
         // again. The writer must back off, or both would wait for each other forever.
-        let slots = Arc::new(ReaderSlots::new(1));
+        let slots = Arc::new(ReaderSlots::allocated(1));
         let lock = Arc::new(RawRwLock::with_bias(true));
         let outer = lock.lock_shared_own(slots.of(0));
         assert!(outer.is_slot());
@@ -1066,7 +1173,7 @@ mod tests {
     #[test]
     fn a_claiming_writer_holds_back_new_readers_and_lets_nested_ones_pass() {
         for bias in [false, true] {
-            let slots = Arc::new(ReaderSlots::new(1));
+            let slots = Arc::new(ReaderSlots::allocated(1));
             let lock = Arc::new(RawRwLock::with_bias(bias));
             let outer = lock.lock_shared_own(slots.of(0));
             let (t, rx) = spawn_writer(&lock, &slots);

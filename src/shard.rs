@@ -58,11 +58,12 @@ pub(crate) struct Shard<K, V> {
 unsafe impl<K: Send + Sync, V: Send + Sync> Sync for Shard<K, V> {}
 
 impl<K, V> Shard<K, V> {
-    /// A shard holding `table`. Its readers start on their reader slots (a fresh map is read at
-    /// least as often as it is written; the first write revokes the bias once).
+    /// A shard holding `table`. Its readers start on the lock word; after a run of reads with
+    /// no write they move to their reader slots (the map's slot table is allocated then, so a
+    /// map that is never read that way stays small).
     pub(crate) fn from_table(table: Table<K, V>) -> Self {
         Self {
-            lock: RawRwLock::with_bias(true),
+            lock: RawRwLock::new(),
             len: AtomicUsize::new(table.len()),
             table: UnsafeCell::new(table),
         }

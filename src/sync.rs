@@ -16,7 +16,7 @@ mod imp {
     use core::marker::PhantomData;
     #[cfg(deadlock_check)]
     pub(crate) use core::sync::atomic::{AtomicBool, AtomicU64};
-    pub(crate) use core::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
+    pub(crate) use core::sync::atomic::{AtomicPtr, AtomicU8, AtomicUsize, Ordering};
 
     /// A cell whose accesses are marked by the lifetime of the pointer objects it hands out.
     ///
@@ -298,7 +298,7 @@ mod imp {
 #[cfg(loom)]
 mod imp {
     pub(crate) use loom::cell::{ConstPtr, MutPtr};
-    pub(crate) use loom::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
+    pub(crate) use loom::sync::atomic::{AtomicPtr, AtomicU8, AtomicUsize, Ordering};
 
     /// loom's `UnsafeCell`, plus the `&mut self` accessor the std body has.
     #[derive(Debug)]

@@ -91,7 +91,7 @@ impl Probe {
         Self {
             shards,
             slots,
-            readers: ReaderSlots::new(SHARDS),
+            readers: ReaderSlots::allocated(SHARDS),
             hasher,
         }
     }

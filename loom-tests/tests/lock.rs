@@ -31,7 +31,11 @@ impl Locked {
     fn with_bias(bias: bool) -> Arc<Self> {
         Arc::new(Self {
             lock: RawRwLock::with_bias(bias),
-            slots: ReaderSlots::new(1),
+            slots: if bias {
+                ReaderSlots::allocated(1)
+            } else {
+                ReaderSlots::new(1)
+            },
             data: UnsafeCell::new(0),
         })
     }
@@ -523,5 +527,35 @@ fn two_slot_readers_on_one_row_and_a_writer() {
         assert!(mine == 0 || mine == 4, "{mine}");
         assert!(theirs == 0 || theirs == 4, "{theirs}");
         assert_eq!(l.read(), 4);
+    });
+}
+
+#[test]
+fn slot_table_allocated_by_racing_readers_beside_a_writer() {
+    // The slot table is allocated when the lock first turns biased. Two threads end runs of
+    // reads at once (both may allocate: one table wins, the other is freed) while a writer
+    // writes; every read sees 0 or 1, and a table freed or published wrongly is a loom error.
+    loom::model(|| {
+        let l = Locked::new();
+        let reader = {
+            let l = l.clone();
+            thread::spawn(move || {
+                for _ in 0..2 {
+                    let v = l.read();
+                    assert!(v == 0 || v == 1, "{v}");
+                }
+            })
+        };
+        let writer = {
+            let l = l.clone();
+            thread::spawn(move || l.write(|v| *v = 1))
+        };
+        for _ in 0..2 {
+            let v = l.read();
+            assert!(v == 0 || v == 1, "{v}");
+        }
+        reader.join().unwrap();
+        writer.join().unwrap();
+        assert_eq!(l.read(), 1);
     });
 }
