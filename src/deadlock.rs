@@ -47,8 +47,8 @@ mod imp {
     use core::panic::Location;
     use std::sync::Arc;
 
-    use crate::lock::Slots;
-    use crate::sync::{thread_number, AtomicBool, AtomicU64, AtomicUsize, Ordering};
+    use crate::raw::lock::Slots;
+    use crate::raw::sync::{thread_number, AtomicBool, AtomicU64, AtomicUsize, Ordering};
 
     /// A new map id: distinct for every map made in the process, never reused.
     pub(crate) fn next_map_id() -> u64 {
@@ -323,7 +323,7 @@ mod imp {
 
 #[cfg(not(deadlock_check))]
 mod imp {
-    use crate::lock::Slots;
+    use crate::raw::lock::Slots;
 
     /// Zero-sized: builds without the check record nothing.
     #[derive(Clone, Copy, Debug)]

@@ -8,7 +8,7 @@ use equivalent::Equivalent;
 
 use crate::deadlock::Site;
 use crate::guards::RefMutMulti;
-use crate::shard;
+use crate::raw::shard;
 use crate::ShardedMap;
 
 impl<K: Eq + Hash, V, S: BuildHasher> ShardedMap<K, V, S> {

@@ -11,7 +11,7 @@ use core::mem;
 use core::marker::PhantomData;
 
 use crate::guards::{NotSend, RefMut};
-use crate::shard::{ElemMut, Table, WriteGuard};
+use crate::raw::shard::{ElemMut, Table, WriteGuard};
 
 /// The bucket was found under the lock that the entry still holds, so it cannot have moved.
 pub(crate) const HELD: &str = "sharded_map: entry's bucket vanished while its shard was locked";

@@ -17,8 +17,8 @@ use equivalent::Equivalent;
 use crate::deadlock::Site;
 use crate::entry::{insert_reserved, Bucket, HELD};
 use crate::guards::{NotSend, RefMut};
-use crate::map::equivalent_key;
-use crate::shard::{ElemMut, WriteGuard};
+use crate::raw::route::equivalent_key;
+use crate::raw::shard::{ElemMut, WriteGuard};
 use crate::ShardedMap;
 
 /// A view into one key's slot, found with a borrowed key; occupied or vacant. Holds the shard's

@@ -22,7 +22,7 @@ use core::hash::{BuildHasher, Hash};
 use equivalent::Equivalent;
 
 use crate::deadlock::Site;
-use crate::map::equivalent_key;
+use crate::raw::route::equivalent_key;
 use crate::ShardedMap;
 
 /// What [`ShardedMap::compute`] should do with an entry, decided by its closure.

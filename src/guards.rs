@@ -10,7 +10,7 @@ use core::marker::PhantomData;
 use core::ops::{Deref, DerefMut};
 use std::sync::Arc;
 
-use crate::shard::{ElemMut, ElemRef, ReadGuard, SingleKeyGuardsAreNotSend, WriteGuard};
+use crate::raw::shard::{ElemMut, ElemRef, ReadGuard, SingleKeyGuardsAreNotSend, WriteGuard};
 
 /// Makes single-key guards `!Send` (holding one across an `.await` in a task that may move
 /// between threads is a compile error rather than a deadlock) while leaving them `Sync`.

@@ -11,7 +11,7 @@ use core::marker::PhantomData;
 
 use crate::deadlock::Site;
 use crate::guards::{RefMulti, RefMutMulti};
-use crate::shard::{ShardIter, ShardIterMut, ShardRef, ShardRefs, Table};
+use crate::raw::shard::{ShardIter, ShardIterMut, ShardRef, ShardRefs, Table};
 use crate::{RandomState, ShardedMap};
 
 /// Walks the shards in order, opening each with `open` only after the previous one is closed.

@@ -94,6 +94,8 @@
 //! parking, so your loom models check how you use the map (`docs/testing.md` has an example).
 #![deny(missing_docs)]
 #![warn(unsafe_op_in_unsafe_fn, rust_2018_idioms)]
+// Unsafe code is allowed in the engine (`src/raw/`) only; it lifts this for itself.
+#![deny(unsafe_code)]
 
 mod convert;
 mod deadlock;
@@ -102,13 +104,11 @@ mod entry;
 mod entry_ref;
 mod guard_free;
 mod guards;
-mod lock;
 mod map;
 mod metrics;
 mod ops;
+mod raw;
 mod set;
-mod shard;
-mod sync;
 
 pub mod try_result;
 mod view;
@@ -128,7 +128,7 @@ mod typesize;
 /// stability promise, may change in any release.
 #[doc(hidden)]
 pub mod __internal {
-    pub use crate::lock::{RawRwLock, ReadHold, ReaderSlots, Slots};
+    pub use crate::raw::lock::{RawRwLock, ReadHold, ReaderSlots, Slots};
 }
 
 /// The default hasher: [`ahash::RandomState`].

@@ -11,7 +11,10 @@ use crate::deadlock::Site;
 use crate::entry::{Entry, OccupiedEntry, VacantEntry};
 use crate::guards::{Ref, RefMut};
 use crate::iter::{Iter, IterMut, OwningIter};
-use crate::shard::{
+use crate::raw::route::{
+    equivalent_key, hash_key, insert_in, make_hasher, shard_index, shift_for, Router,
+};
+use crate::raw::shard::{
     self, ElemMut, ElemRef, PaddedShard, ShardRef, ShardRefs, Shards, Table, TablesMut, WriteGuard,
 };
 use crate::try_result::TryResult;
@@ -77,102 +80,9 @@ use crate::RandomState;
 pub struct ShardedMap<K, V, S = RandomState> {
     /// `64 - log2(shards.len())`: shard bits are taken from below hashbrown's 7 control bits.
     shift: u32,
-    /// The shards, each paired with its own reader slots by `Shards` (see `shard.rs`).
+    /// The shards, each paired with its own reader slots by `Shards` (see `raw/shard.rs`).
     shards: Shards<K, V>,
     hasher: S,
-}
-
-/// Mixes a user hash so that shard bits, hashbrown's control bits (top 7) and bucket bits (low)
-/// are all well spread even for weak hashers: an identity hasher on sequential integers spreads
-/// evenly over shards, and a hash that varies only in its high bits still reaches the bucket
-/// bits. This is ahash's folded multiply with the 64-bit golden-ratio constant: one widening
-/// multiply and one xor.
-#[inline]
-fn mix(hash: u64) -> u64 {
-    const K: u64 = 0x9e37_79b9_7f4a_7c15;
-    let full = u128::from(hash).wrapping_mul(u128::from(K));
-    (full as u64) ^ ((full >> 64) as u64)
-}
-
-/// Hashes `key` with `hasher` and mixes the result: the one hash an operation computes.
-#[inline]
-pub(crate) fn hash_key<S: BuildHasher, Q: ?Sized + Hash>(hasher: &S, key: &Q) -> u64 {
-    mix(hasher.hash_one(key))
-}
-
-/// The hash of a stored pair, for hashbrown when a table grows (hashbrown's `make_hasher`):
-/// every caller gets this one closure type per key, value and hasher, so hashbrown's growth
-/// path is compiled once for them.
-#[inline]
-pub(crate) fn make_hasher<K: Hash, V, S: BuildHasher>(hasher: &S) -> impl Fn(&(K, V)) -> u64 + '_ {
-    move |(k, _)| hash_key(hasher, k)
-}
-
-/// Whether a stored pair's key is equivalent to `key` (hashbrown's `equivalent_key`): the one
-/// lookup closure, for borrowed (`Q`) and owned (`K`, through `Equivalent`'s blanket impl) keys.
-#[inline]
-pub(crate) fn equivalent_key<Q: ?Sized + Equivalent<K>, K, V>(
-    key: &Q,
-) -> impl Fn(&(K, V)) -> bool + '_ {
-    move |(k, _)| key.equivalent(k)
-}
-
-/// Inserts `(key, value)` into `table` with one probe: replaces the value (keeping the stored key)
-/// and returns the old one if the key is present. `rehash` is only called if the table grows.
-#[inline]
-pub(crate) fn insert_in<K: Eq, V>(
-    table: &mut Table<K, V>,
-    hash: u64,
-    key: K,
-    value: V,
-    rehash: impl Fn(&(K, V)) -> u64,
-) -> Option<V> {
-    match table.entry(hash, equivalent_key(&key), rehash) {
-        hashbrown::hash_table::Entry::Occupied(mut e) => {
-            Some(core::mem::replace(&mut e.get_mut().1, value))
-        }
-        hashbrown::hash_table::Entry::Vacant(e) => {
-            e.insert((key, value));
-            None
-        }
-    }
-}
-
-/// A map's hasher and shard shift: everything needed to hash a key and pick its shard, borrowed
-/// apart from the shards (so bulk paths can hold `&mut` shards and hash at the same time).
-pub(crate) struct Router<'a, S> {
-    hasher: &'a S,
-    shift: u32,
-}
-
-impl<S> Clone for Router<'_, S> {
-    fn clone(&self) -> Self {
-        *self
-    }
-}
-
-impl<S> Copy for Router<'_, S> {}
-
-impl<'a, S: BuildHasher> Router<'a, S> {
-    /// `key`'s hash (the map's one hash per operation) and its shard index.
-    #[inline]
-    pub(crate) fn locate<K: ?Sized + Hash>(&self, key: &K) -> (u64, usize) {
-        let hash = hash_key(self.hasher, key);
-        (hash, shard_index(hash, self.shift))
-    }
-
-    /// The hash of a stored pair, for hashbrown when a table grows ([`make_hasher`]'s closure).
-    #[inline]
-    pub(crate) fn rehasher<K: Hash, V>(&self) -> impl Fn(&(K, V)) -> u64 + 'a {
-        make_hasher(self.hasher)
-    }
-}
-
-/// The shard for a mixed hash: the bits just below hashbrown's 7 control bits. `shift` is
-/// `64 - log2(shard count)`.
-#[inline]
-pub(crate) fn shard_index(hash: u64, shift: u32) -> usize {
-    ((hash << 7) >> shift) as usize
 }
 
 /// Splits a requested total capacity over `shards`, with slack for uneven spread (about four
@@ -350,7 +260,7 @@ impl<K, V, S> ShardedMap<K, V, S> {
         check_shard_amount(shard_amount);
         let per_shard = per_shard_capacity(capacity, shard_amount);
         Self {
-            shift: 64 - shard_amount.trailing_zeros(),
+            shift: shift_for(shard_amount),
             shards: Shards::from_tables(
                 (0..shard_amount).map(|_| HashTable::with_capacity(per_shard)),
             ),
@@ -363,7 +273,7 @@ impl<K, V, S> ShardedMap<K, V, S> {
         let shard_amount = tables.len();
         debug_assert!(shard_amount >= 2 && shard_amount.is_power_of_two());
         Self {
-            shift: 64 - shard_amount.trailing_zeros(),
+            shift: shift_for(shard_amount),
             shards: Shards::from_tables(tables),
             hasher,
         }
@@ -496,10 +406,7 @@ impl<K, V, S> ShardedMap<K, V, S> {
     /// must not share the map itself (the parallel build hashes on many threads).
     #[cfg(feature = "rayon")]
     pub(crate) fn router(&self) -> Router<'_, S> {
-        Router {
-            hasher: &self.hasher,
-            shift: self.shift,
-        }
+        Router::new(&self.hasher, self.shift)
     }
 
     /// The shards through `&mut self` (no locking needed) next to the router, borrowed apart.
@@ -511,13 +418,7 @@ impl<K, V, S> ShardedMap<K, V, S> {
             hasher,
             ..
         } = self;
-        (
-            shards.as_mut_slice(),
-            Router {
-                hasher,
-                shift: *shift,
-            },
-        )
+        (shards.as_mut_slice(), Router::new(hasher, *shift))
     }
 
     /// Removes every entry. Capacity is kept. Values are dropped under each shard's lock, one

@@ -25,8 +25,8 @@ use hashbrown::HashTable;
 
 use crate::deadlock::Site;
 use crate::guards::NotSend;
-use crate::map::Router;
-use crate::shard::{ReadGuard, ShardRef, TablesMut, WriteGuard};
+use crate::raw::route::Router;
+use crate::raw::shard::{ReadGuard, ShardRef, TablesMut, WriteGuard};
 use crate::ShardedMap;
 
 /// One shard of a map and its lock (feature `raw-api`), from [`ShardedMap::shards`].

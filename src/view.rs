@@ -6,8 +6,8 @@ use core::hash::{BuildHasher, Hash};
 
 use equivalent::Equivalent;
 
-use crate::map::{equivalent_key, hash_key, shard_index};
-use crate::shard::Table;
+use crate::raw::route::{equivalent_key, hash_key, shard_index};
+use crate::raw::shard::Table;
 use crate::ShardedMap;
 
 /// A [`ShardedMap`] taken apart into plain tables: reads take no lock and write nothing, so any

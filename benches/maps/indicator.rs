@@ -5,7 +5,7 @@
 //!
 //! Only the read path of the slot design is modelled (no writer ever arrives, so the shard word
 //! never changes): this measures the most the slot design could gain, which is what decided
-//! to build it. The `lock` row is the shard lock as built (`src/lock.rs`, biased, as a read-only
+//! to build it. The `lock` row is the shard lock as built (`src/raw/lock.rs`, biased, as a read-only
 //! shard stays): how close the real read path comes to the probe's `slot` row. Eight shards of `hashbrown::HashTable`, lookups of random present keys,
 //! at 1 and 2 threads; a cache-resident table (64K entries) and a memory-bound one (4M).
 //!

@@ -31,8 +31,8 @@ use rayon::iter::plumbing::{Consumer, Folder, Reducer, UnindexedConsumer};
 use rayon::iter::{FromParallelIterator, IntoParallelIterator, ParallelExtend, ParallelIterator};
 
 use crate::deadlock::Site;
-use crate::map::{insert_in, Router};
-use crate::shard::Table;
+use crate::raw::route::{insert_in, Router};
+use crate::raw::shard::Table;
 use crate::{ShardedMap, ShardedSet};
 
 /// Items of one shard: `(hash, key, value)`. Within a bucket no key occurs twice, or the items

@@ -8,7 +8,7 @@ use rayon::iter::{IntoParallelIterator, ParallelIterator};
 
 use crate::deadlock::Site;
 use crate::guards::{RefMulti, RefMutMulti};
-use crate::shard::{ShardIter, ShardIterMut, ShardRef, Table};
+use crate::raw::shard::{ShardIter, ShardIterMut, ShardRef, Table};
 use crate::ShardedMap;
 
 /// Hands the shards to rayon's workers; a worker that takes one opens it with `open` (which

@@ -9,8 +9,8 @@ use core::ops::Deref;
 use rayon::iter::plumbing::UnindexedConsumer;
 use rayon::iter::{IntoParallelIterator, ParallelIterator};
 
+use crate::raw::shard::Table;
 use crate::rayon::map::OwningIter;
-use crate::shard::Table;
 use crate::ReadOnlyView;
 
 /// One entry of a [`ReadOnlyView`], yielded by `view.par_iter()`: the accessors of DashMap's

@@ -34,8 +34,8 @@ use hashbrown::{hash_table, HashTable};
 use crossbeam_utils::CachePadded;
 
 use crate::deadlock::{self, Site, Token};
-use crate::lock::{RawRwLock, ReadHold, ReaderSlots, Slots};
-use crate::sync::{AtomicUsize, ConstPtr, MutPtr, Ordering, UnsafeCell};
+use crate::raw::lock::{RawRwLock, ReadHold, ReaderSlots, Slots};
+use crate::raw::sync::{AtomicUsize, ConstPtr, MutPtr, Ordering, UnsafeCell};
 
 /// The table inside a shard. Keys and values live together so one probe finds both.
 pub(crate) type Table<K, V> = HashTable<(K, V)>;
@@ -580,7 +580,7 @@ impl<G: Hold> Hold for Arc<G> {
 /// A zero-sized marker that is `Sync` but not `Send`. Single-key guards carry it, so the
 /// compiler's error for sending one (or holding one across `.await` in a spawned task) names it:
 /// the pointer inside points to the marker's own type, and rustc reports "`Send` is not
-/// implemented for `*const sharded_map::shard::SingleKeyGuardsAreNotSend`".
+/// implemented for `*const sharded_map::raw::shard::SingleKeyGuardsAreNotSend`".
 pub(crate) struct SingleKeyGuardsAreNotSend(PhantomData<*const SingleKeyGuardsAreNotSend>);
 
 // SAFETY: the marker holds no data; only `Send` is withheld, on purpose.

@@ -6,12 +6,12 @@
 //!
 //! A counting reader-writer lock in the style of `parking_lot::RawRwLock`: the uncontended paths
 //! are one atomic read-modify-write each; a contended thread spins a bounded number of times and
-//! then parks on the state word's address (through [`crate::sync::Parker`]).
+//! then parks on the state word's address (through [`crate::raw::sync::Parker`]).
 //!
 //! **Policy.** A writer that finds readers inside *claims* the lock ([`WAITING`]): from then on
 //! a new reader waits for that writer, but a thread that may already hold a read of this lock
 //! goes in, because the writer waits for that read: a thread whose count of word-path holds (of
-//! any lock, [`crate::sync::read_holds`]) is not zero, or whose own slot of this lock is taken. So a thread holding a `Ref` may always read the same
+//! any lock, [`crate::raw::sync::read_holds`]) is not zero, or whose own slot of this lock is taken. So a thread holding a `Ref` may always read the same
 //! shard again, and the writer waits only for the reads already inside and their nested reads.
 //! The claimant parks on a queue of its own and is woken alone by the last reader to leave.
 //!
@@ -98,7 +98,7 @@
 
 use crossbeam_utils::CachePadded;
 
-use crate::sync::{
+use crate::raw::sync::{
     dekker_fence, free_slot, read_hold_given, read_hold_taken, read_holds, thread_number,
     AtomicPtr, AtomicU8, AtomicUsize, Deadline, Ordering, Parker, Queue, Snooze, Spin,
 };
@@ -1243,13 +1243,13 @@ mod tests {
     fn counter_under_contention() {
         const THREADS: usize = 8;
         let iters: usize = if cfg!(miri) { 20 } else { 20_000 };
-        struct Shared(RawRwLock, ReaderSlots, crate::sync::UnsafeCell<usize>);
+        struct Shared(RawRwLock, ReaderSlots, crate::raw::sync::UnsafeCell<usize>);
         // SAFETY: the cell is only touched under the lock.
         unsafe impl Sync for Shared {}
         let shared = Arc::new(Shared(
             RawRwLock::new(),
             ReaderSlots::new(1),
-            crate::sync::UnsafeCell::new(0),
+            crate::raw::sync::UnsafeCell::new(0),
         ));
         let handles: Vec<_> = (0..THREADS)
             .map(|i| {

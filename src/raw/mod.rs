@@ -1,0 +1,46 @@
+//! The engine: shards, their locks and reader slots, routing and the table algorithms that touch
+//! shard data. **All of the crate's unsafe code is here**; every module above it (`map`, `set`,
+//! `view`, `guards`, `entry`, `iter`, `rayon`, ...) starts with `#![deny(unsafe_code)]` and works
+//! through the handles this module hands out, as hashbrown's `map` sits over its raw table.
+//!
+//! | module | owns |
+//! |---|---|
+//! | [`sync`] | the only source of atomics, `UnsafeCell`, spinning, parking and per-thread counters; a std body and a loom body |
+//! | [`lock`] | `RawRwLock` (the shard lock) and `ReaderSlots` (its per-thread reader slots) |
+//! | [`shard`] | `Shards` (shards paired with their slots), lock guards, `TableMut`/`TablesMut`, element handles, per-shard iterators |
+//! | [`route`] | the one hash per operation, the shard index, `make_hasher`/`equivalent_key`, `insert_in`, `Router` (safe code) |
+//!
+//! # The safety argument
+//!
+//! Shard data is read and written only through guards that own a hold of that shard's lock, and
+//! the lock is sound only if it is always used with its own reader slots. Both are established
+//! here, by construction, and no safe code outside can break them:
+//!
+//! 1. **A lock always meets its own slots.** `RawRwLock`'s methods that take `Slots` are
+//!    `unsafe` and require the lock's own. The only caller is `shard::ShardRef`, and the only
+//!    maker of a `ShardRef` is `shard::Shards`, which builds each shard together with its column
+//!    of one `ReaderSlots` table in `Shards::from_tables` and never resizes or re-pairs them (the
+//!    fields are private to `shard`). Code above the engine gets `ShardRef`s, never a lock and
+//!    a slot column to combine.
+//! 2. **Data is touched only under a matching hold.** `ReadGuard`/`WriteGuard` are made only by
+//!    `ShardRef` right after the lock call (their constructors are `unsafe` and private to
+//!    `shard`), release exactly once in `Drop`, and hand out the table only for their own
+//!    lifetime. Element handles (`ElemRef`/`ElemMut`) are built from a guard and a lookup in the
+//!    table that guard locks, and keep the guard alive.
+//! 3. **No `&mut` from `&`.** A `WriteGuard` reborrows the table shared through the raw pointer
+//!    (`MutPtr::with`), and exclusive access through `&mut self` goes through `TableMut` /
+//!    `TablesMut`, which re-sync each shard's entry counter when dropped (also on unwind).
+//! 4. **Routing is safe code** (`route`): a wrong shard index can only panic on the bounds check
+//!    of `Shards::get` or find nothing; it cannot pair a lock with the wrong slots (1).
+//!
+//! The lock's own protocol (the state word, the Dekker pair of the reader slots, writer priority)
+//! and its invariants are documented in [`lock`]; its loom models and planted bugs are in
+//! `loom-tests/` and `scripts/loom-teeth`.
+
+// The one place the crate-wide `deny(unsafe_code)` is lifted.
+#![allow(unsafe_code)]
+
+pub(crate) mod lock;
+pub(crate) mod route;
+pub(crate) mod shard;
+pub(crate) mod sync;
