@@ -32,7 +32,8 @@
 //!
 //! - [`PARKED`]: a thread is parked, or about to park, on the lock queue (held-back readers,
 //!   writers behind another writer). Set by a waiter (and re-checked under the parking layer's
-//!   lock before sleeping); cleared only by a thread that then wakes that whole queue.
+//!   lock before sleeping). A release that sees it wakes every parked reader and one parked
+//!   writer, and clears it (under the parking layer's lock) only if nobody stays parked.
 //! - [`WRITER`]: a writer holds the lock (or a `try_lock_exclusive` is checking the slots).
 //! - [`BIAS`]: readers may take the lock through their slot.
 //! - [`WAITING`]: a writer has claimed the lock and waits for the readers inside. At most one
@@ -100,7 +101,7 @@ use crossbeam_utils::CachePadded;
 
 use crate::raw::sync::{
     dekker_fence, free_slot, read_hold_given, read_hold_taken, read_holds, thread_number,
-    AtomicPtr, AtomicU8, AtomicUsize, Deadline, Ordering, Parker, Queue, Snooze, Spin,
+    AtomicPtr, AtomicU8, AtomicUsize, Deadline, Ordering, Parker, Snooze, Spin, Waiter,
 };
 
 /// Reader slots per cache block: one block (a cache-padded line) holds the slots of 64 locks.
@@ -690,7 +691,7 @@ impl RawRwLock {
             self.count_park();
             self.parker.park(
                 &self.state,
-                Queue::Lock,
+                Waiter::Writer,
                 || {
                     let state = self.state.load(Ordering::Relaxed);
                     state & PARKED != 0 && state & (WRITER | WAITING) != 0
@@ -778,7 +779,7 @@ impl RawRwLock {
             self.count_park();
             self.parker.park(
                 &self.state,
-                Queue::Claimant,
+                Waiter::Claimant,
                 || {
                     let state = self.state.load(Ordering::Relaxed);
                     state & WRITER_PARKED != 0 && state & READERS != 0
@@ -934,7 +935,7 @@ impl RawRwLock {
             self.count_park();
             let timed_out = self.parker.park(
                 &self.state,
-                Queue::Lock,
+                Waiter::Reader,
                 || {
                     let state = self.state.load(Ordering::Relaxed);
                     state & PARKED != 0 && !Self::reader_may_enter(state, held_back)
@@ -950,15 +951,21 @@ impl RawRwLock {
         self.count_wait(true);
     }
 
-    /// Clears `PARKED` and wakes every thread parked on the lock queue; they re-check the state
-    /// and re-park if the lock is still unavailable to them.
+    /// Wakes every reader and one writer parked on the lock queue (they re-check the state, and
+    /// park again if the lock is still unavailable to them), and clears `PARKED` if nobody stays
+    /// parked. Readers all may go in at once; writers would only race for the next claim and all
+    /// but one park again, so one is woken per release.
     #[cold]
     fn wake_all(&self) {
-        // Clearing first is safe: a waiter that parks after this point must first see PARKED set
-        // again by its own CAS, and its `validate` runs under the parking layer's lock, which
-        // `unpark_all` takes too, so it is either woken below or does not sleep.
-        self.state.fetch_and(!PARKED, Ordering::Relaxed);
-        self.parker.unpark_all(&self.state);
+        // PARKED is cleared inside the parking layer's critical section, only if no thread stays
+        // parked: a thread that parks later must first set PARKED again by its own CAS, and its
+        // `validate` (which re-checks PARKED) runs under the same lock.
+        self.parker
+            .unpark_readers_and_a_writer(&self.state, |more_parked| {
+                if !more_parked {
+                    self.state.fetch_and(!PARKED, Ordering::Relaxed);
+                }
+            });
     }
 
     /// Clears `WRITER_PARKED` and wakes the claimant. Called by the reader whose release left

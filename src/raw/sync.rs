@@ -212,21 +212,28 @@ mod imp {
         }
     }
 
-    /// The two queues of a lock: threads waiting for the lock to be released (readers held back,
-    /// writers behind a writer), and the one writer that claimed the lock and waits for the
-    /// readers inside to leave.
+    /// Who parks on a lock. Readers and writers share the lock's queue (keyed by the state
+    /// word's address) and are told apart by their park token, so a release can wake every reader
+    /// and one writer; the claimant (the writer that claimed the lock and waits for the readers
+    /// inside) has a queue of its own, woken alone by the last reader to leave.
     #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-    pub(crate) enum Queue {
-        /// Woken all at once when the lock is released.
-        Lock,
-        /// The claiming writer, woken alone by the last reader to leave.
+    pub(crate) enum Waiter {
+        /// A reader waiting for a writer to release or give up the lock.
+        Reader,
+        /// A writer waiting for another writer to release or give up the lock.
+        Writer,
+        /// The claimant.
         Claimant,
     }
+
+    const READER_TOKEN: parking_lot_core::ParkToken = parking_lot_core::ParkToken(1);
+    const WRITER_TOKEN: parking_lot_core::ParkToken = parking_lot_core::ParkToken(2);
 
     /// Parks threads on the address of a lock's state word (the claimant on the next address),
     /// through `parking_lot_core`.
     ///
-    /// Zero-sized here; under loom it carries a mutex and condition variables.
+    /// Zero-sized here; under loom it carries a mutex, a list of parked threads and condition
+    /// variables.
     #[derive(Debug, Default)]
     pub(crate) struct Parker;
 
@@ -236,43 +243,69 @@ mod imp {
             Parker
         }
 
-        /// Parks the calling thread on `queue` if `validate` returns `true`, until it is woken
+        /// Parks the calling thread as `waiter` if `validate` returns `true`, until it is woken
         /// or `deadline` passes; `true` if the deadline passed. `validate` runs atomically with
-        /// respect to the `unpark` calls on the same `word` and queue, so a wake-up between the
-        /// caller's last check and its sleep cannot be lost.
+        /// respect to the `unpark` calls on the same `word`, so a wake-up between the caller's
+        /// last check and its sleep cannot be lost.
         #[cold]
         pub(crate) fn park(
             &self,
             word: &AtomicUsize,
-            queue: Queue,
+            waiter: Waiter,
             validate: impl FnOnce() -> bool,
             deadline: Option<Deadline>,
         ) -> bool {
+            let token = if waiter == Waiter::Writer {
+                WRITER_TOKEN
+            } else {
+                READER_TOKEN
+            };
             // SAFETY: `park` requires that `validate` and `before_sleep` do not panic or call into
             // the parking lot: `validate` only loads an atomic, `before_sleep` does nothing. The key
             // is the state word's address (strict provenance: `addr`, no integer-to-pointer cast),
             // plus one for the claimant: no other lock's word has that address.
             let result = unsafe {
                 parking_lot_core::park(
-                    key(word, queue),
+                    key(word, waiter == Waiter::Claimant),
                     validate,
                     || {},
                     |_, _| {},
-                    parking_lot_core::DEFAULT_PARK_TOKEN,
+                    token,
                     deadline.map(|d| d.0),
                 )
             };
             result == parking_lot_core::ParkResult::TimedOut
         }
 
-        /// Wakes every thread parked on `word`'s lock queue.
+        /// Wakes every reader and at most one writer parked on `word`'s lock queue, then calls
+        /// `after` with whether threads stay parked there, atomically with respect to `park`'s
+        /// `validate` (so `after` may clear the caller's parked flag when none stay).
         #[cold]
-        pub(crate) fn unpark_all(&self, word: &AtomicUsize) {
-            // SAFETY: the key is the one `park` uses for this queue; no callbacks run.
+        pub(crate) fn unpark_readers_and_a_writer(
+            &self,
+            word: &AtomicUsize,
+            after: impl FnOnce(bool),
+        ) {
+            let mut writer_woken = false;
+            // SAFETY: the key is the one `park` uses for the lock queue; the filter and the
+            // callback neither panic nor call into the parking lot (`after` only does atomics).
             unsafe {
-                parking_lot_core::unpark_all(
-                    key(word, Queue::Lock),
-                    parking_lot_core::DEFAULT_UNPARK_TOKEN,
+                parking_lot_core::unpark_filter(
+                    key(word, false),
+                    |token| {
+                        if token != WRITER_TOKEN {
+                            parking_lot_core::FilterOp::Unpark
+                        } else if !writer_woken && !cfg!(planted_bug_wake_no_writer) {
+                            writer_woken = true;
+                            parking_lot_core::FilterOp::Unpark
+                        } else {
+                            parking_lot_core::FilterOp::Skip
+                        }
+                    },
+                    |result| {
+                        after(result.have_more_threads);
+                        parking_lot_core::DEFAULT_UNPARK_TOKEN
+                    },
                 );
             }
         }
@@ -280,9 +313,9 @@ mod imp {
         /// Wakes the claimant parked on `word`, if any.
         #[cold]
         pub(crate) fn unpark_claimant(&self, word: &AtomicUsize) {
-            // SAFETY: as in `unpark_all`; the callback only returns the token.
+            // SAFETY: as in `unpark_readers_and_a_writer`; the callback only returns the token.
             unsafe {
-                parking_lot_core::unpark_one(key(word, Queue::Claimant), |_| {
+                parking_lot_core::unpark_one(key(word, true), |_| {
                     parking_lot_core::DEFAULT_UNPARK_TOKEN
                 });
             }
@@ -290,8 +323,8 @@ mod imp {
     }
 
     #[inline]
-    fn key(word: &AtomicUsize, queue: Queue) -> usize {
-        core::ptr::from_ref(word).addr() + usize::from(queue == Queue::Claimant)
+    fn key(word: &AtomicUsize, claimant: bool) -> usize {
+        core::ptr::from_ref(word).addr() + usize::from(claimant)
     }
 }
 
@@ -419,18 +452,27 @@ mod imp {
 
     /// As in the std body.
     #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-    pub(crate) enum Queue {
-        Lock,
+    pub(crate) enum Waiter {
+        Reader,
+        Writer,
         Claimant,
+    }
+
+    /// The threads parked on a lock's queue, in arrival order: (ticket, is a writer).
+    #[derive(Debug, Default)]
+    struct Parked {
+        next: u64,
+        queue: Vec<(u64, bool)>,
     }
 
     /// The parking layer built from loom primitives: `validate` runs under the mutex that the
     /// `unpark` calls also take, which is the same guarantee `parking_lot_core` gives with its
-    /// bucket lock. One condition variable per queue, so a claimant is woken only by
-    /// `unpark_claimant` (a wake-up sent to the wrong queue is a lost wake-up the models see).
+    /// bucket lock. Parked readers and writers are listed, and a thread sleeps until an unpark
+    /// takes it off the list, so a thread the filter skips stays asleep (a lost wake-up is a
+    /// deadlock the models report). The claimant has a condition variable of its own.
     #[derive(Debug)]
     pub(crate) struct Parker {
-        mutex: loom::sync::Mutex<()>,
+        parked: loom::sync::Mutex<Parked>,
         lock: loom::sync::Condvar,
         claimant: loom::sync::Condvar,
     }
@@ -438,7 +480,7 @@ mod imp {
     impl Parker {
         pub(crate) fn new() -> Self {
             Self {
-                mutex: loom::sync::Mutex::new(()),
+                parked: loom::sync::Mutex::new(Parked::default()),
                 lock: loom::sync::Condvar::new(),
                 claimant: loom::sync::Condvar::new(),
             }
@@ -447,28 +489,50 @@ mod imp {
         pub(crate) fn park(
             &self,
             _word: &AtomicUsize,
-            queue: Queue,
+            waiter: Waiter,
             validate: impl FnOnce() -> bool,
             _deadline: Option<Deadline>,
         ) -> bool {
-            let guard = self.mutex.lock().unwrap();
-            if validate() {
-                let condvar = match queue {
-                    Queue::Lock => &self.lock,
-                    Queue::Claimant => &self.claimant,
-                };
-                drop(condvar.wait(guard).unwrap());
+            let mut parked = self.parked.lock().unwrap();
+            if !validate() {
+                return false;
+            }
+            if waiter == Waiter::Claimant {
+                drop(self.claimant.wait(parked).unwrap());
+                return false;
+            }
+            let ticket = parked.next;
+            parked.next += 1;
+            parked.queue.push((ticket, waiter == Waiter::Writer));
+            while parked.queue.iter().any(|&(t, _)| t == ticket) {
+                parked = self.lock.wait(parked).unwrap();
             }
             false
         }
 
-        pub(crate) fn unpark_all(&self, _word: &AtomicUsize) {
-            let _guard = self.mutex.lock().unwrap();
+        pub(crate) fn unpark_readers_and_a_writer(
+            &self,
+            _word: &AtomicUsize,
+            after: impl FnOnce(bool),
+        ) {
+            let mut parked = self.parked.lock().unwrap();
+            let mut writer_woken = false;
+            parked.queue.retain(|&(_, writer)| {
+                if !writer {
+                    false
+                } else if !writer_woken && !cfg!(planted_bug_wake_no_writer) {
+                    writer_woken = true;
+                    false
+                } else {
+                    true
+                }
+            });
+            after(!parked.queue.is_empty());
             self.lock.notify_all();
         }
 
         pub(crate) fn unpark_claimant(&self, _word: &AtomicUsize) {
-            let _guard = self.mutex.lock().unwrap();
+            let _parked = self.parked.lock().unwrap();
             self.claimant.notify_one();
         }
     }
