@@ -58,8 +58,9 @@
 //!   was set it loads the lock's slot in every row (`SeqCst`) until each is free; a slot seen free
 //!   stays free, since every later slot reader sees `WAITING` and backs out. Then it waits for the
 //!   word's count to reach zero and turns `WAITING` into `WRITER` (clearing `BIAS`) in one CAS.
-//!   A slot is released with a plain store, which wakes nobody, so the slot wait polls
-//!   ([`Snooze`]); it waits only for reads that were inside when it claimed.
+//!   It waits only for reads that were inside when it claimed: it spins, then sets
+//!   `WRITER_PARKED` and parks; a slot reader's unlock (a plain store, then a plain load of the
+//!   word) wakes it (see `drain_slots` for the one interleaving its backstop covers).
 //! - Because both sides do a `SeqCst` write and then a `SeqCst` load of the other side's
 //!   location, the single total order of `SeqCst` operations forbids both loads missing the other
 //!   side's write: a reader that validated is seen by every later writer's scan, and a writer that
@@ -101,7 +102,7 @@ use crossbeam_utils::CachePadded;
 
 use crate::raw::sync::{
     dekker_fence, free_slot, read_hold_given, read_hold_taken, read_holds, thread_number,
-    AtomicPtr, AtomicU8, AtomicUsize, Deadline, Ordering, Parker, Snooze, Spin, Waiter,
+    AtomicPtr, AtomicU8, AtomicUsize, Deadline, Ordering, Parker, Spin, Waiter,
 };
 
 /// Reader slots per cache block: one block (a cache-padded line) holds the slots of 64 locks.
@@ -153,6 +154,9 @@ const BIAS_AFTER: usize = if cfg!(loom) { 2 } else { 4 };
 /// from another thread is not counted here, and waiting for a writer that waits for that very
 /// guard would never end. Such a reader is delayed this long instead of deadlocked.
 const HOLD_BACK_MILLIS: u64 = 10;
+/// The backstop of a claimant parked on a reader slot (see `drain_slots`): it is woken by the
+/// slot's release, and only an interleaving the unfenced release allows needs this.
+const SLOT_PARK_BACKSTOP_MILLIS: u64 = 1;
 
 const _: () = assert!(ONE_READER == (PARKED | WRITER | BIAS | WAITING | WRITER_PARKED) + 1);
 const _: () = assert!(BIAS_AFTER.is_power_of_two() && BIAS_AFTER <= 1 << TICK_BITS);
@@ -598,7 +602,16 @@ impl RawRwLock {
     #[inline]
     pub unsafe fn unlock_shared(&self, hold: ReadHold<'_>) {
         match hold.0 {
-            Some(slot) => free_slot(slot),
+            Some(slot) => {
+                free_slot(slot);
+                // A claimant parked on a slot waits for this (see `drain_slots`).
+                dekker_fence();
+                if self.state.load(Ordering::Relaxed) & WRITER_PARKED != 0
+                    && !cfg!(planted_bug_slot_release_no_wake)
+                {
+                    self.wake_claimant();
+                }
+            }
             None => {
                 read_hold_given();
                 self.unlock_shared_word();
@@ -716,20 +729,52 @@ impl RawRwLock {
     /// free for good (a reader that sets it and backs out only delays the scan). Returns whether
     /// it had to wait.
     ///
-    /// A slot is released with a plain store, which wakes nobody, so this polls: it spins, then
-    /// yields and sleeps for doubling times up to about a millisecond ([`Snooze`]).
+    /// A held slot: spin a little, then set `WRITER_PARKED` and park on the claimant queue. A slot
+    /// reader's unlock stores 0 and then loads the word; seeing `WRITER_PARKED` it wakes the
+    /// claimant ([`RawRwLock::unlock_shared`]). That store and load are plain (a fence would cost
+    /// every read a barrier), so the load may be served before the store is visible, in the very
+    /// moment the claimant sets the flag and sees the slot still held: the park has a backstop of
+    /// [`SLOT_PARK_BACKSTOP_MILLIS`] for that one interleaving. Under loom and Miri the two sides
+    /// carry `SeqCst` fences ([`dekker_fence`]), and the models check that no wake-up is lost.
     #[cold]
     fn drain_slots(&self, slots: Slots<'_>) -> bool {
         // The writer's side of the Dekker pair: WAITING was set (SeqCst CAS), now the slots.
         dekker_fence();
         let mut spin = Spin::new();
-        let mut snooze = Snooze::new();
         let mut waited = false;
-        while slots.first_held().is_some() {
+        while let Some(slot) = slots.first_held() {
             waited = true;
-            if !spin.spin() {
-                snooze.snooze();
+            if spin.spin() {
+                continue;
             }
+            let state = self.state.load(Ordering::Relaxed);
+            if state & WRITER_PARKED == 0
+                && self
+                    .state
+                    .compare_exchange_weak(
+                        state,
+                        state | WRITER_PARKED,
+                        Ordering::Relaxed,
+                        Ordering::Relaxed,
+                    )
+                    .is_err()
+            {
+                continue;
+            }
+            // Pairs with the fence in `unlock_shared`: either the reader sees WRITER_PARKED and
+            // wakes us, or we see its slot free in `validate`.
+            dekker_fence();
+            self.count_park();
+            self.parker.park(
+                &self.state,
+                Waiter::Claimant,
+                || {
+                    self.state.load(Ordering::Relaxed) & WRITER_PARKED != 0
+                        && slot.load(Ordering::Relaxed) != 0
+                },
+                Some(Deadline::after_millis(SLOT_PARK_BACKSTOP_MILLIS)),
+            );
+            spin.reset();
         }
         waited
     }

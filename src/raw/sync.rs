@@ -116,29 +116,6 @@ mod imp {
         }
     }
 
-    /// Waiting with nobody to wake us (a writer that backed off from a reader slot, which is left
-    /// with a plain store): yields a few times, then sleeps for doubling times up to about 1 ms.
-    pub(crate) struct Snooze(u32);
-
-    impl Snooze {
-        #[inline]
-        pub(crate) fn new() -> Self {
-            Self(0)
-        }
-
-        #[cold]
-        pub(crate) fn snooze(&mut self) {
-            const YIELDS: u32 = 8;
-            if self.0 < YIELDS {
-                std::thread::yield_now();
-            } else {
-                let micros = 1u64 << (self.0 - YIELDS).min(10);
-                std::thread::sleep(std::time::Duration::from_micros(micros));
-            }
-            self.0 = self.0.saturating_add(1);
-        }
-    }
-
     /// The `SeqCst` fence the reader-slot protocol puts between its two Dekker steps, for the
     /// checkers only. Natively the steps are themselves `SeqCst`, which in the C++20 model
     /// already forbids the outcome the fence rules out (see `lock.rs`), so this is nothing.
@@ -380,19 +357,6 @@ mod imp {
 
         pub(crate) fn reset(&mut self) {
             self.0 = false;
-        }
-    }
-
-    /// Under loom, waiting for a slot is a yield (loom requires spin loops to yield).
-    pub(crate) struct Snooze;
-
-    impl Snooze {
-        pub(crate) fn new() -> Self {
-            Snooze
-        }
-
-        pub(crate) fn snooze(&mut self) {
-            loom::thread::yield_now();
         }
     }
 
