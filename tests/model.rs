@@ -12,8 +12,8 @@ use proptest::prelude::*;
 use sharded_map::mapref::entry::Entry;
 use sharded_map::ShardedMap;
 
-const CASES: u32 = if cfg!(miri) { 2 } else { 1_700 };
-const MAX_OPS: usize = if cfg!(miri) { 40 } else { 120 };
+const CASES: u32 = if cfg!(miri) { 1 } else { 1_700 };
+const MAX_OPS: usize = if cfg!(miri) { 30 } else { 120 };
 
 #[derive(Debug, Clone)]
 enum Op {

@@ -17,7 +17,7 @@ use common::{assert_consistent, count, counter, watchdog, Bomb, Tracked};
 use sharded_map::{ShardedMap, ShardedSet};
 
 /// Items per test: enough that rayon splits the work into many folds.
-const ITEMS: u32 = if cfg!(miri) { 600 } else { 200_000 };
+const ITEMS: u32 = if cfg!(miri) { 300 } else { 200_000 };
 
 /// A pool with more threads than this machine has cores, so folds really interleave.
 fn pool() -> rayon::ThreadPool {
@@ -70,7 +70,7 @@ fn collect_with_windows_that_fill_and_close() {
         })
         .collect();
     // Long folds: rayon may split finely, and a window only fills within one fold.
-    let fold = if cfg!(miri) { 100 } else { 20_000 };
+    let fold = if cfg!(miri) { 60 } else { 20_000 };
     let map: ShardedMap<u32, [u32; 32]> =
         pool().install(|| items.par_iter().copied().with_min_len(fold).collect());
     let expected: HashMap<u32, [u32; 32]> = items.iter().copied().collect();
