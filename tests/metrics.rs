@@ -40,8 +40,11 @@ fn a_writer_blocked_by_a_guard_counts_a_wait_and_a_park_on_that_shard() {
             s.spawn(move || {
                 let guard = map.get_mut(&0).unwrap();
                 held_tx.send(()).unwrap();
-                // Long enough that the writer spins out and parks.
-                std::thread::sleep(Duration::from_millis(200));
+                // Hold until the writer has spun out and parked (the counters are read without
+                // a lock), not for a guessed time.
+                while map.shard_metrics()[shard].parks == 0 {
+                    std::thread::sleep(Duration::from_millis(1));
+                }
                 drop(guard);
             });
             held_rx.recv().unwrap();
