@@ -11,9 +11,7 @@ use crate::deadlock::Site;
 use crate::entry::{Entry, OccupiedEntry, VacantEntry};
 use crate::guards::{Ref, RefMut};
 use crate::iter::{Iter, IterMut, OwningIter};
-use crate::raw::route::{
-    equivalent_key, hash_key, insert_in, make_hasher, shard_index, shift_for, Router,
-};
+use crate::raw::route::{equivalent_key, hash_key, insert_in, make_hasher, Router};
 use crate::raw::shard::{
     self, ElemMut, ElemRef, PaddedShard, ShardRef, ShardRefs, Shards, Table, TablesMut, WriteGuard,
 };
@@ -78,8 +76,6 @@ use crate::RandomState;
 /// assert_eq!(*hits.get(&3).unwrap(), 40);
 /// ```
 pub struct ShardedMap<K, V, S = RandomState> {
-    /// `64 - log2(shards.len())`: shard bits are taken from below hashbrown's 7 control bits.
-    shift: u32,
     /// The shards, each paired with its own reader slots by `Shards` (see `raw/shard.rs`).
     shards: Shards<K, V>,
     hasher: S,
@@ -260,7 +256,6 @@ impl<K, V, S> ShardedMap<K, V, S> {
         check_shard_amount(shard_amount);
         let per_shard = per_shard_capacity(capacity, shard_amount);
         Self {
-            shift: shift_for(shard_amount),
             shards: Shards::from_tables(
                 (0..shard_amount).map(|_| HashTable::with_capacity(per_shard)),
             ),
@@ -273,7 +268,6 @@ impl<K, V, S> ShardedMap<K, V, S> {
         let shard_amount = tables.len();
         debug_assert!(shard_amount >= 2 && shard_amount.is_power_of_two());
         Self {
-            shift: shift_for(shard_amount),
             shards: Shards::from_tables(tables),
             hasher,
         }
@@ -371,12 +365,12 @@ impl<K, V, S> ShardedMap<K, V, S> {
 
     #[inline]
     pub(crate) fn shard_index(&self, hash: u64) -> usize {
-        shard_index(hash, self.shift)
+        self.shards.index_of(hash)
     }
 
     #[inline]
     pub(crate) fn shard_for(&self, hash: u64) -> ShardRef<'_, K, V> {
-        self.shard_at(self.shard_index(hash))
+        self.shards.for_hash(hash)
     }
 
     /// The shards themselves (for lock-free snapshots such as `shard_metrics`).
@@ -406,19 +400,15 @@ impl<K, V, S> ShardedMap<K, V, S> {
     /// must not share the map itself (the parallel build hashes on many threads).
     #[cfg(feature = "rayon")]
     pub(crate) fn router(&self) -> Router<'_, S> {
-        Router::new(&self.hasher, self.shift)
+        Router::new(&self.hasher, self.shards.shift())
     }
 
     /// The shards through `&mut self` (no locking needed) next to the router, borrowed apart.
     /// Tables are reached through `TablesMut` or `Shard::exclusive`, which re-sync the counters.
     pub(crate) fn shards_and_router(&mut self) -> (&mut [PaddedShard<K, V>], Router<'_, S>) {
-        let Self {
-            shift,
-            shards,
-            hasher,
-            ..
-        } = self;
-        (shards.as_mut_slice(), Router::new(hasher, *shift))
+        let Self { shards, hasher } = self;
+        let shift = shards.shift();
+        (shards.as_mut_slice(), Router::new(hasher, shift))
     }
 
     /// Removes every entry. Capacity is kept. Values are dropped under each shard's lock, one

@@ -98,20 +98,21 @@
 //! The reader count has 51 bits (19 on 32-bit targets); it cannot overflow in practice (that
 //! would take that many live guards on one shard).
 
-use crossbeam_utils::CachePadded;
+use core::ptr::NonNull;
 
 use crate::raw::sync::{
     dekker_fence, free_slot, read_hold_given, read_hold_taken, read_holds, thread_number,
     AtomicPtr, AtomicU8, AtomicUsize, Deadline, Ordering, Parker, Spin, Waiter,
 };
 
-/// Reader slots per cache block: one block (a cache-padded line) holds the slots of 64 locks.
+/// Reader slots per cache block: one block (a cache line pair) holds the slots of 64 locks.
 /// Under loom, 4: small blocks keep the number of loom objects per model small.
 const SLOTS_PER_BLOCK: usize = if cfg!(loom) { 4 } else { 64 };
 
-/// The number of reader-slot rows a map gets: about twice the core count, a power of two, at
+/// The number of reader-slot rows every map gets: about twice the core count, a power of two, at
 /// most 64 (so a map on a very large machine stays small; threads then share rows, which is
-/// correct, only slower), computed once per process. Under loom, 2: with three threads in a
+/// correct, only slower), computed once per process, so that a thread's row offset
+/// ([`row_offset`]) is the same in every table. Under loom, 2: with three threads in a
 /// model, two of them share a row, so the shared-row fallback is checked too.
 fn reader_rows() -> usize {
     if cfg!(loom) {
@@ -171,11 +172,48 @@ const READ_ACQUIRE: Ordering = if cfg!(planted_bug_weak_ordering) {
     Ordering::Acquire
 };
 
-/// A cache-padded block of reader slots: the slots of [`SLOTS_PER_BLOCK`] locks in one row.
-type SlotBlock = CachePadded<[AtomicU8; SLOTS_PER_BLOCK]>;
+/// A block of reader slots on cache lines of its own: the slots of [`SLOTS_PER_BLOCK`] locks in
+/// one row. `repr(C)`: the slots start at the block's address, which the offsets below rely on.
+#[repr(C, align(128))]
+struct SlotBlock([AtomicU8; SLOTS_PER_BLOCK]);
 
-/// The reader slots of a group of locks (a map's shards): a row of cache-padded blocks per
+/// Bytes from one block to the next, and from one slot to the next within a block.
+const BLOCK_BYTES: usize = core::mem::size_of::<SlotBlock>();
+const SLOT_BYTES: usize = core::mem::size_of::<AtomicU8>();
+
+/// This thread's row in every [`ReaderSlots`] table, as a byte offset (`row * BLOCK_BYTES`, row
+/// below [`reader_rows`]), computed on the thread's first read and kept in a thread-local, so
+/// that a slot read needs no arithmetic for it.
+#[cfg(not(loom))]
+#[inline]
+fn row_offset() -> usize {
+    std::thread_local!(static ROW: core::cell::Cell<usize> = const { core::cell::Cell::new(usize::MAX) });
+    /// The thread's first read: out of line, so the read path keeps its registers.
+    #[cold]
+    #[inline(never)]
+    fn first(row: &core::cell::Cell<usize>) -> usize {
+        let offset = (thread_number() & (reader_rows() - 1)) * BLOCK_BYTES;
+        row.set(offset);
+        offset
+    }
+    ROW.with(|row| match row.get() {
+        usize::MAX => first(row),
+        offset => offset,
+    })
+}
+
+/// Under loom, computed each time from loom's thread index (loom threads are fresh per model).
+#[cfg(loom)]
+fn row_offset() -> usize {
+    (thread_number() & (reader_rows() - 1)) * BLOCK_BYTES
+}
+
+/// The reader slots of a group of locks (a map's shards): a row of cache-line blocks per
 /// thread slot, one byte per lock in each row. A thread uses row `thread number % rows`.
+///
+/// Layout: block `(b, row)` (locks `b * 64 ..`, one row) is at position `b * rows + row`, so a
+/// slot's address is the table's start plus a per-lock *column* offset ([`Slots`] carries it)
+/// plus a per-thread row offset (`row_offset`): one add on the read path.
 ///
 /// The blocks are allocated when a lock of the group first turns biased (a run of reads with no
 /// write), not before: a map that is never read that way, or is dropped empty, never pays for
@@ -188,9 +226,11 @@ pub struct ReaderSlots {
     /// `allocate` and reclaimed by `Drop`; null until then. Only ever goes from null to one
     /// allocation, which lives as long as `self`.
     blocks: AtomicPtr<SlotBlock>,
-    /// `rows * blocks_per_row`, kept so that a lookup needs no multiplication.
+    /// `rows * blocks_per_row`.
     block_count: usize,
-    row_mask: usize,
+    /// [`reader_rows`], the same for every table (so [`row_offset`] fits every table).
+    rows: usize,
+    /// Blocks per row: room for `blocks_per_row * SLOTS_PER_BLOCK` locks.
     blocks_per_row: usize,
     /// This table's map, for the debug-build deadlock check (`deadlock.rs`).
     #[cfg(deadlock_check)]
@@ -213,7 +253,7 @@ impl ReaderSlots {
         Self {
             blocks: AtomicPtr::new(core::ptr::null_mut()),
             block_count: rows * blocks_per_row,
-            row_mask: rows - 1,
+            rows,
             blocks_per_row,
             #[cfg(deadlock_check)]
             map_id: crate::deadlock::next_map_id(),
@@ -230,36 +270,24 @@ impl ReaderSlots {
         table
     }
 
+    /// The first block, if allocated. `SeqCst`, free on x86 and what the writer's scan needs: a
+    /// slot reader that validated got its slot from a table published before its `SeqCst` slot
+    /// swap, which precedes the writer's claim in the `SeqCst` order, so the writer's load after
+    /// that claim sees the table.
     #[inline]
-    fn block_count(&self) -> usize {
-        self.block_count
-    }
-
-    /// The blocks, if allocated. `SeqCst`, free on x86 and what the writer's scan needs: a slot
-    /// reader that validated got its slot from a table published before its `SeqCst` slot swap,
-    /// which precedes the writer's claim in the `SeqCst` order, so the writer's load after that
-    /// claim sees the table.
-    #[inline]
-    fn blocks(&self) -> Option<&[SlotBlock]> {
-        let first = self.blocks.load(Ordering::SeqCst);
-        if first.is_null() {
-            return None;
-        }
-        // SAFETY: a non-null pointer is the start of the `block_count()` blocks published by
-        // `allocate` (the `SeqCst` load synchronizes with its CAS, so they are initialized);
-        // they are freed only by `Drop`, which needs `&mut self`, so they outlive `&self`.
-        Some(unsafe { core::slice::from_raw_parts(first, self.block_count()) })
+    fn first_block(&self) -> Option<NonNull<SlotBlock>> {
+        NonNull::new(self.blocks.load(Ordering::SeqCst))
     }
 
     /// Allocates the blocks if no thread has yet (all free). Racing callers agree on one table;
     /// the losers free theirs.
     #[cold]
     fn allocate(&self) {
-        if !self.blocks.load(Ordering::SeqCst).is_null() {
+        if self.first_block().is_some() {
             return;
         }
-        let fresh: Box<[SlotBlock]> = (0..self.block_count())
-            .map(|_| CachePadded::new(core::array::from_fn(|_| AtomicU8::new(0))))
+        let fresh: Box<[SlotBlock]> = (0..self.block_count)
+            .map(|_| SlotBlock(core::array::from_fn(|_| AtomicU8::new(0))))
             .collect();
         let first = Box::into_raw(fresh).cast::<SlotBlock>();
         if self
@@ -272,13 +300,10 @@ impl ReaderSlots {
             )
             .is_err()
         {
-            // SAFETY: `first` came from `Box::into_raw` of a slice of `block_count()` blocks just
+            // SAFETY: `first` came from `Box::into_raw` of a slice of `block_count` blocks just
             // above and was never published (the CAS failed), so this is its only owner.
             drop(unsafe {
-                Box::from_raw(core::ptr::slice_from_raw_parts_mut(
-                    first,
-                    self.block_count(),
-                ))
+                Box::from_raw(core::ptr::slice_from_raw_parts_mut(first, self.block_count))
             });
         }
     }
@@ -286,39 +311,87 @@ impl ReaderSlots {
     /// Bytes this table owns on the heap (0 until the slots are allocated).
     #[cfg(feature = "typesize")]
     pub(crate) fn heap_size(&self) -> usize {
-        self.blocks().map_or(0, core::mem::size_of_val)
+        self.first_block()
+            .map_or(0, |_| self.block_count * core::mem::size_of::<SlotBlock>())
     }
 
     /// The slots of lock number `index`.
     ///
     /// # Panics
-    /// If `index` is not below the `locks` the table was made for (checked in debug builds).
+    /// If `index` is not below the `locks` the table was made for (rounded up to a multiple of
+    /// 64).
     ///
     /// [Locking](crate::locking): none.
     #[inline]
     pub fn of(&self, index: usize) -> Slots<'_> {
-        debug_assert!(index < self.blocks_per_row * SLOTS_PER_BLOCK);
-        Slots { table: self, index }
+        assert!(
+            index < self.blocks_per_row * SLOTS_PER_BLOCK,
+            "lock {index} has no reader slots in a table for {} locks",
+            self.blocks_per_row * SLOTS_PER_BLOCK
+        );
+        Slots {
+            table: self,
+            column: (index / SLOTS_PER_BLOCK) * self.rows * BLOCK_BYTES
+                + (index % SLOTS_PER_BLOCK) * SLOT_BYTES,
+            #[cfg(deadlock_check)]
+            index,
+        }
     }
 
-    /// The slot of lock `index` in `row`, if the slots are allocated.
+    /// The slots of lock `index` whose column is known: what [`of`](Self::of) returns, without
+    /// its check and arithmetic (the shard array keeps each shard's column next to its lock).
+    ///
+    /// # Safety
+    /// `column` is `self.of(index).column()`.
     #[inline]
-    fn slot(&self, row: usize, index: usize) -> Option<&AtomicU8> {
-        let blocks = self.blocks()?;
-        Some(&blocks[row * self.blocks_per_row + index / SLOTS_PER_BLOCK][index % SLOTS_PER_BLOCK])
+    pub(in crate::raw) unsafe fn with_column(&self, index: usize, column: usize) -> Slots<'_> {
+        debug_assert_eq!(column, self.of(index).column);
+        let _ = index;
+        Slots {
+            table: self,
+            column,
+            #[cfg(deadlock_check)]
+            index,
+        }
+    }
+
+    /// The slot at byte offset `column + row_offset` from `first`.
+    ///
+    /// # Safety
+    /// `first` is this table's first block (from [`first_block`](Self::first_block)), `column`
+    /// is a column of this table (from [`of`](Self::of)) and `row_offset` is `row * BLOCK_BYTES`
+    /// for a row below `self.rows`.
+    #[inline]
+    unsafe fn slot_at(
+        &self,
+        first: NonNull<SlotBlock>,
+        column: usize,
+        row_offset: usize,
+    ) -> &AtomicU8 {
+        // SAFETY: with `column = b * rows * BLOCK_BYTES + i * SLOT_BYTES` (`b` below
+        // `blocks_per_row`, `i` below `SLOTS_PER_BLOCK`) and `row_offset = row * BLOCK_BYTES`,
+        // the offset is that of slot `i` in block `b * rows + row`, below `block_count`: inside
+        // the allocation `first` starts (a `repr(C)` block starts with its slots). The blocks
+        // are initialized atomics, freed only by `Drop` (`&mut self`), so they outlive `&self`.
+        unsafe {
+            first
+                .cast::<u8>()
+                .add(column + row_offset)
+                .cast::<AtomicU8>()
+                .as_ref()
+        }
     }
 }
 
 impl Drop for ReaderSlots {
     fn drop(&mut self) {
-        let first = self.blocks.load(Ordering::SeqCst);
-        if !first.is_null() {
+        if let Some(first) = self.first_block() {
             // SAFETY: a non-null pointer is the one allocation `allocate` published, from
-            // `Box::into_raw` of `block_count()` blocks; `&mut self` means no slot is borrowed.
+            // `Box::into_raw` of `block_count` blocks; `&mut self` means no slot is borrowed.
             drop(unsafe {
                 Box::from_raw(core::ptr::slice_from_raw_parts_mut(
-                    first,
-                    self.block_count(),
+                    first.as_ptr(),
+                    self.block_count,
                 ))
             });
         }
@@ -328,7 +401,7 @@ impl Drop for ReaderSlots {
 impl core::fmt::Debug for ReaderSlots {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("ReaderSlots")
-            .field("rows", &(self.row_mask + 1))
+            .field("rows", &self.rows)
             .field("blocks_per_row", &self.blocks_per_row)
             .finish()
     }
@@ -340,6 +413,11 @@ impl core::fmt::Debug for ReaderSlots {
 #[derive(Clone, Copy, Debug)]
 pub struct Slots<'a> {
     table: &'a ReaderSlots,
+    /// The lock's byte offset in row 0 (from [`ReaderSlots::of`]).
+    column: usize,
+    /// The lock's number in the table (for the deadlock check only: without it `Slots` is two
+    /// words, which the read path keeps in registers).
+    #[cfg(deadlock_check)]
     index: usize,
 }
 
@@ -350,11 +428,30 @@ impl<'a> Slots<'a> {
         (self.table.map_id, self.index)
     }
 
+    /// The lock's byte offset in row 0: what [`ReaderSlots::with_column`] takes back.
+    #[inline]
+    pub(in crate::raw) fn column(self) -> usize {
+        self.column
+    }
+
     /// The calling thread's slot, if the slots are allocated.
     #[inline]
     fn mine(self) -> Option<&'a AtomicU8> {
-        self.table
-            .slot(thread_number() & self.table.row_mask, self.index)
+        let first = self.table.first_block()?;
+        // SAFETY: `first` is the table's, `column` came from `of`, and `row_offset` is a row
+        // offset below `reader_rows()`, which is the table's row count.
+        Some(unsafe { self.table.slot_at(first, self.column, row_offset()) })
+    }
+
+    /// Every slot of the lock, one per row (none if the slots are not allocated).
+    #[inline]
+    fn all(self) -> impl Iterator<Item = &'a AtomicU8> {
+        let table = self.table;
+        let first = table.first_block();
+        (0..table.rows).filter_map(move |row| {
+            // SAFETY: as in `mine`, with `row` below the table's row count.
+            first.map(|first| unsafe { table.slot_at(first, self.column, row * BLOCK_BYTES) })
+        })
     }
 
     /// Makes sure the slots exist (a lock turning biased).
@@ -370,20 +467,13 @@ impl<'a> Slots<'a> {
         if cfg!(planted_bug_skip_slot_scan) {
             return None;
         }
-        let table = self.table;
-        (0..=table.row_mask)
-            .filter_map(|row| table.slot(row, self.index))
-            .find(|slot| slot.load(Ordering::SeqCst) != 0)
+        self.all().find(|slot| slot.load(Ordering::SeqCst) != 0)
     }
 
     /// Whether any slot is held (a racy snapshot, for tests).
     #[cfg(all(test, not(loom)))]
     fn any_held(self) -> bool {
-        (0..=self.table.row_mask).any(|row| {
-            self.table
-                .slot(row, self.index)
-                .is_some_and(|slot| slot.load(Ordering::Relaxed) != 0)
-        })
+        self.all().any(|slot| slot.load(Ordering::Relaxed) != 0)
     }
 }
 
@@ -1119,6 +1209,40 @@ mod tests {
             lock.unlock_shared(e);
         }
         assert_eq!(held_bits(&lock), 0);
+    }
+
+    #[test]
+    fn every_lock_and_row_has_its_own_slot_inside_the_table() {
+        // 130 locks: three blocks per row, the last one partly used.
+        let locks = 2 * SLOTS_PER_BLOCK + 2;
+        let slots = ReaderSlots::allocated(locks);
+        let first = slots.first_block().unwrap().as_ptr() as usize;
+        let end = first + slots.block_count * BLOCK_BYTES;
+        let mut seen = std::collections::HashSet::new();
+        for index in 0..locks {
+            let all: Vec<&AtomicU8> = slots.of(index).all().collect();
+            assert_eq!(all.len(), slots.rows);
+            for slot in all {
+                let addr = core::ptr::from_ref(slot) as usize;
+                assert!((first..end).contains(&addr), "slot outside the table");
+                assert!(seen.insert(addr), "two (lock, row) pairs share a slot");
+            }
+        }
+        // Setting one lock's slot in one row is seen by that lock only.
+        let taken = slots.of(SLOTS_PER_BLOCK + 1).all().last().unwrap();
+        taken.store(1, Ordering::Relaxed);
+        for index in 0..locks {
+            assert_eq!(slots.of(index).any_held(), index == SLOTS_PER_BLOCK + 1);
+        }
+        // The calling thread's slot is one of its lock's.
+        let mine = core::ptr::from_ref(slots.of(3).mine().unwrap());
+        assert!(slots.of(3).all().any(|s| core::ptr::eq(s, mine)));
+    }
+
+    #[test]
+    #[should_panic(expected = "has no reader slots")]
+    fn slots_of_a_lock_beyond_the_table_panic() {
+        let _ = ReaderSlots::new(3).of(SLOTS_PER_BLOCK);
     }
 
     #[test]

@@ -19,9 +19,12 @@
 //! 1. **A lock always meets its own slots.** `RawRwLock`'s methods that take `Slots` are
 //!    `unsafe` and require the lock's own. The only caller is `shard::ShardRef`, and the only
 //!    maker of a `ShardRef` is `shard::Shards`, which builds each shard together with its column
-//!    of one `ReaderSlots` table in `Shards::from_tables` and never resizes or re-pairs them (the
-//!    fields are private to `shard`). Code above the engine gets `ShardRef`s, never a lock and
-//!    a slot column to combine.
+//!    of one `ReaderSlots` table in `Shards::from_tables` (the column's offset, from
+//!    `ReaderSlots::of`, is stored in the shard, next to its lock) and never resizes or re-pairs
+//!    them (the fields are private to `shard`). Code above the engine gets `ShardRef`s, never a
+//!    lock and a slot column to combine. A slot's address is the table's start plus that
+//!    column plus the thread's row offset, computed only in `lock` from the table's own
+//!    geometry, which every row count agrees on (one per process).
 //! 2. **Data is touched only under a matching hold.** `ReadGuard`/`WriteGuard` are made only by
 //!    `ShardRef` right after the lock call (their constructors are `unsafe` and private to
 //!    `shard`), release exactly once in `Drop`, and hand out the table only for their own
@@ -31,7 +34,10 @@
 //!    (`MutPtr::with`), and exclusive access through `&mut self` goes through `TableMut` /
 //!    `TablesMut`, which re-sync each shard's entry counter when dropped (also on unwind).
 //! 4. **Routing is safe code** (`route`): a wrong shard index can only panic on the bounds check
-//!    of `Shards::get` or find nothing; it cannot pair a lock with the wrong slots (1).
+//!    of `Shards::get` or find nothing; it cannot pair a lock with the wrong slots (1). The hot
+//!    path, `Shards::for_hash`, skips the bounds check: it computes the index itself, from the
+//!    shift `Shards` derives from its own shard count (a power of two of at least 2, asserted
+//!    when it is made), so the index is below the count for every hash.
 //!
 //! The lock's own protocol (the state word, the Dekker pair of the reader slots, writer priority)
 //! and its invariants are documented in [`lock`]; its loom models and planted bugs are in

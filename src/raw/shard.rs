@@ -35,6 +35,7 @@ use crossbeam_utils::CachePadded;
 
 use crate::deadlock::{self, Site, Token};
 use crate::raw::lock::{RawRwLock, ReadHold, ReaderSlots, Slots};
+use crate::raw::route::{shard_index, shift_for};
 use crate::raw::sync::{AtomicUsize, ConstPtr, MutPtr, Ordering, UnsafeCell};
 
 /// The table inside a shard. Keys and values live together so one probe finds both.
@@ -49,6 +50,11 @@ pub(crate) type PaddedShard<K, V> = CachePadded<Shard<K, V>>;
 /// store the length when they drop (also during unwinding), so `len()` needs no lock.
 pub(crate) struct Shard<K, V> {
     lock: RawRwLock,
+    /// The byte offset of this lock's reader slots in its map's slot table
+    /// (`ReaderSlots::of(index).column()`), kept here, on the line the lock is on, so that
+    /// finding the calling thread's slot costs one add. Set by `Shards::from_tables`, never
+    /// changed.
+    slot_column: usize,
     len: AtomicUsize,
     table: UnsafeCell<Table<K, V>>,
 }
@@ -58,12 +64,13 @@ pub(crate) struct Shard<K, V> {
 unsafe impl<K: Send + Sync, V: Send + Sync> Sync for Shard<K, V> {}
 
 impl<K, V> Shard<K, V> {
-    /// A shard holding `table`. Its readers start on the lock word; after a run of reads with
+    /// A shard holding `table`, with reader slots at `slot_column` of its map's table. Its readers start on the lock word; after a run of reads with
     /// no write they move to their reader slots (the map's slot table is allocated then, so a
     /// map that is never read that way stays small).
-    pub(crate) fn from_table(table: Table<K, V>) -> Self {
+    fn from_table(table: Table<K, V>, slot_column: usize) -> Self {
         Self {
             lock: RawRwLock::new(),
+            slot_column,
             len: AtomicUsize::new(table.len()),
             table: UnsafeCell::new(table),
         }
@@ -186,22 +193,74 @@ impl<K, V> fmt::Debug for Shard<K, V> {
 /// `i` of the slot table. This is the only maker of [`ShardRef`] (whose fields and constructor
 /// are private to this module), so no safe code can hand a lock another lock's slots, which
 /// `RawRwLock`'s `unsafe` methods require. The invariant is established in `from_tables` (one
-/// slot column per shard, made together) and cannot change: the fields are private and the
-/// shard array is never resized.
+/// slot column per shard, made together and stored in the shard) and cannot change: the fields
+/// are private and the shard array is never resized.
+///
+/// The shard count is a power of two, at least 2, and `shift` is `64 - log2(count)`, so
+/// [`for_hash`](Self::for_hash)'s index is always in bounds (it skips the check).
 pub(crate) struct Shards<K, V> {
     shards: Box<[PaddedShard<K, V>]>,
     readers: ReaderSlots,
+    shift: u32,
 }
 
 impl<K, V> Shards<K, V> {
     /// One shard per table, each with its own column of a new reader-slot table.
+    ///
+    /// # Panics
+    /// If the number of tables is not a power of two of at least 2.
     pub(crate) fn from_tables(tables: impl IntoIterator<Item = Table<K, V>>) -> Self {
+        let tables: Vec<Table<K, V>> = tables.into_iter().collect();
+        assert!(
+            tables.len() >= 2 && tables.len().is_power_of_two(),
+            "a map needs a power-of-two number of shards, at least 2 (got {})",
+            tables.len()
+        );
+        let readers = ReaderSlots::new(tables.len());
         let shards: Box<[PaddedShard<K, V>]> = tables
             .into_iter()
-            .map(|t| CachePadded::new(Shard::from_table(t)))
+            .enumerate()
+            .map(|(i, t)| CachePadded::new(Shard::from_table(t, readers.of(i).column())))
             .collect();
-        let readers = ReaderSlots::new(shards.len());
-        Self { shards, readers }
+        let shift = shift_for(shards.len());
+        Self {
+            shards,
+            readers,
+            shift,
+        }
+    }
+
+    /// `64 - log2(len())`: what [`shard_index`] shifts by.
+    #[inline]
+    pub(crate) fn shift(&self) -> u32 {
+        self.shift
+    }
+
+    /// The index of the shard for a mixed hash (always below [`len`](Self::len)).
+    #[inline]
+    pub(crate) fn index_of(&self, hash: u64) -> usize {
+        shard_index(hash, self.shift)
+    }
+
+    /// The shard for a mixed hash, with its own slots.
+    #[inline]
+    pub(crate) fn for_hash(&self, hash: u64) -> ShardRef<'_, K, V> {
+        let index = self.index_of(hash);
+        debug_assert!(index < self.shards.len());
+        // SAFETY: `shard_index` keeps `64 - shift = log2(len)` bits of the hash (`len` is a
+        // power of two of at least 2, so `shift` is below 64), so `index < len`.
+        let shard = unsafe { self.shards.get_unchecked(index) };
+        self.pair(index, shard)
+    }
+
+    /// Shard `index` with its own slots.
+    #[inline]
+    fn pair<'a>(&'a self, index: usize, shard: &'a PaddedShard<K, V>) -> ShardRef<'a, K, V> {
+        ShardRef {
+            shard,
+            // SAFETY: `slot_column` was set from `self.readers.of(index)` in `from_tables`.
+            slots: unsafe { self.readers.with_column(index, shard.slot_column) },
+        }
     }
 
     /// The number of shards.
@@ -216,17 +275,14 @@ impl<K, V> Shards<K, V> {
     /// If `index >= self.len()`.
     #[inline]
     pub(crate) fn get(&self, index: usize) -> ShardRef<'_, K, V> {
-        ShardRef {
-            shard: &self.shards[index],
-            slots: self.readers.of(index),
-        }
+        self.pair(index, &self.shards[index])
     }
 
     /// Every shard in order, each with its own slots.
     pub(crate) fn iter(&self) -> ShardRefs<'_, K, V> {
         ShardRefs {
             shards: self.shards.iter().enumerate(),
-            slots: &self.readers,
+            owner: self,
         }
     }
 
@@ -364,14 +420,14 @@ impl<'a, K, V> ShardRef<'a, K, V> {
 /// The shards of a map in order, each with its reader slots.
 pub(crate) struct ShardRefs<'a, K, V> {
     shards: core::iter::Enumerate<core::slice::Iter<'a, PaddedShard<K, V>>>,
-    slots: &'a ReaderSlots,
+    owner: &'a Shards<K, V>,
 }
 
 impl<K, V> Clone for ShardRefs<'_, K, V> {
     fn clone(&self) -> Self {
         Self {
             shards: self.shards.clone(),
-            slots: self.slots,
+            owner: self.owner,
         }
     }
 }
@@ -382,10 +438,7 @@ impl<'a, K, V> Iterator for ShardRefs<'a, K, V> {
     #[inline]
     fn next(&mut self) -> Option<Self::Item> {
         let (index, shard) = self.shards.next()?;
-        Some(ShardRef {
-            shard,
-            slots: self.slots.of(index),
-        })
+        Some(self.owner.pair(index, shard))
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
