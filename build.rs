@@ -8,7 +8,7 @@
 //! `--cfg loom`, stops the build.
 
 /// The planted bugs: test-only defects the loom models must catch (see `scripts/loom-teeth`).
-const PLANTED_BUGS: [&str; 9] = [
+const PLANTED_BUGS: [&str; 10] = [
     "planted_bug_weak_ordering",
     "planted_bug_lost_wakeup",
     "planted_bug_skip_slot_scan",
@@ -18,6 +18,7 @@ const PLANTED_BUGS: [&str; 9] = [
     "planted_bug_lost_claimant_wakeup",
     "planted_bug_wake_no_writer",
     "planted_bug_slot_release_no_wake",
+    "planted_bug_woken_not_cleared",
 ];
 
 fn main() {

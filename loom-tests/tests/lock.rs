@@ -201,6 +201,37 @@ fn parked_bit_race_with_unlock() {
 }
 
 #[test]
+fn a_woken_writer_that_parks_again_is_woken_by_the_next_release() {
+    // Two writers park behind the holder; its release wakes one and marks it WOKEN (the other
+    // stays parked). The holder takes the lock again before the woken one, which then parks
+    // again: it must clear WOKEN first, or the next release wakes nobody (a loom deadlock).
+    loom::model(|| {
+        let l = Locked::new();
+        l.lock_exclusive();
+        let writers: Vec<_> = (0..2)
+            .map(|_| {
+                let l = l.clone();
+                thread::spawn(move || l.write(|v| *v += 1))
+            })
+            .collect();
+        // SAFETY: taken above.
+        unsafe { l.lock.unlock_exclusive() };
+        // Take it again and hold it while the woken writer spins out and parks.
+        l.lock_exclusive();
+        thread::yield_now();
+        thread::yield_now();
+        // SAFETY: exclusive lock held.
+        l.data.with_mut(|p| unsafe { *p += 1 });
+        // SAFETY: taken above.
+        unsafe { l.lock.unlock_exclusive() };
+        for w in writers {
+            w.join().unwrap();
+        }
+        assert_eq!(l.read(), 3);
+    });
+}
+
+#[test]
 fn try_locks_never_block_and_never_wrongly_succeed() {
     loom::model(|| {
         let l = Locked::new();

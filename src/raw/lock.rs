@@ -26,14 +26,21 @@
 //! # State word
 //!
 //! ```text
-//!  usize bits:  [ top 8 (4 on 32-bit) ][ .... 5 ][       4       ][    3    ][  2   ][   1    ][   0    ]
-//!               [ ticks               ][readers ][ WRITER_PARKED ][ WAITING ][ BIAS ][ WRITER ][ PARKED ]
+//!  usize bits:  [ top 8 (4 on 32-bit) ][ .... 6 ][   5   ][       4       ][    3    ][  2   ][   1    ][   0    ]
+//!               [ ticks               ][readers ][ WOKEN ][ WRITER_PARKED ][ WAITING ][ BIAS ][ WRITER ][ PARKED ]
 //! ```
 //!
 //! - [`PARKED`]: a thread is parked, or about to park, on the lock queue (held-back readers,
 //!   writers behind another writer). Set by a waiter (and re-checked under the parking layer's
 //!   lock before sleeping). A release that sees it wakes every parked reader and one parked
 //!   writer, and clears it (under the parking layer's lock) only if nobody stays parked.
+//! - [`WOKEN`]: a writer was woken while others stay parked, and has not yet taken the lock or
+//!   parked again (after Go's `mutexWoken`). While it is set a writer's release wakes nobody:
+//!   the woken writer is awake and competing (it spins, where other writers arriving at a
+//!   lock with parked threads park at once), and either takes the lock, so that its own
+//!   release wakes the queue, or clears `WOKEN` as it parks again. Without it every release
+//!   under contention was a system call while writers stayed parked, and the woken writer,
+//!   finding the lock taken again, parked straight back.
 //! - [`WRITER`]: a writer holds the lock (or a `try_lock_exclusive` is checking the slots).
 //! - [`BIAS`]: readers may take the lock through their slot.
 //! - [`WAITING`]: a writer has claimed the lock and waits for the readers inside. At most one
@@ -84,7 +91,13 @@
 //!   holds the lock. So a writer whose claim finds `BIAS` clear needs no scan: no validated slot
 //!   reader can exist.
 //! - A thread only parks while it has seen its flag (`PARKED` or `WRITER_PARKED`) set and the lock
-//!   unavailable to it; the release that makes it available sees the flag and wakes that queue.
+//!   unavailable to it; the release that makes it available sees the flag and wakes that queue,
+//!   unless `WOKEN` is set: then the writer woken last is awake, and clears `WOKEN` when it takes
+//!   the lock (its release then wakes the queue) or before it parks again (its park re-checks
+//!   the lock under the parking layer's lock, so a release between the two is not missed). A
+//!   writer that is not the woken one never clears it (clearing it wrongly would only cost a
+//!   wake-up; leaving it set wrongly could cost every wake-up, which
+//!   `planted_bug_woken_not_cleared` plants and the loom models catch).
 //! - A reader held back by a claimant (and not by a holding writer) waits at most
 //!   [`HOLD_BACK_MILLIS`], then goes in beside the claimant. The count of holds per thread is
 //!   exact for guards that stay on their thread; a guard moved to another thread (an iterator's
@@ -136,8 +149,11 @@ const BIAS: usize = 0b0_0100;
 const WAITING: usize = 0b0_1000;
 /// The claiming writer is parked (or about to park) on the claimant queue.
 const WRITER_PARKED: usize = 0b1_0000;
-/// One reader, in the reader count held in bits 5 and up.
-const ONE_READER: usize = 0b10_0000;
+/// A writer was woken from the lock queue and has not yet taken the lock or parked again: a
+/// writer's release need not wake another one (see `unlock_exclusive`).
+const WOKEN: usize = 0b10_0000;
+/// One reader, in the reader count held in bits 6 and up.
+const ONE_READER: usize = 0b100_0000;
 /// Bits of the tick field (the top of the word).
 const TICK_BITS: u32 = if usize::BITS >= 64 { 8 } else { 4 };
 const TICK_SHIFT: u32 = usize::BITS - TICK_BITS;
@@ -146,7 +162,7 @@ const ONE_TICK: usize = 1 << TICK_SHIFT;
 /// The tick field.
 const TICKS: usize = usize::MAX << TICK_SHIFT;
 /// The reader-count bits.
-const READERS: usize = !(PARKED | WRITER | BIAS | WAITING | WRITER_PARKED | TICKS);
+const READERS: usize = !(PARKED | WRITER | BIAS | WAITING | WRITER_PARKED | WOKEN | TICKS);
 /// Word-path reads in a row (no write between them) after which readers use their slots. Small
 /// under loom so that the models reach the biased state with a few reads.
 const BIAS_AFTER: usize = if cfg!(loom) { 2 } else { 4 };
@@ -159,7 +175,7 @@ const HOLD_BACK_MILLIS: u64 = 10;
 /// slot's release, and only an interleaving the unfenced release allows needs this.
 const SLOT_PARK_BACKSTOP_MILLIS: u64 = 1;
 
-const _: () = assert!(ONE_READER == (PARKED | WRITER | BIAS | WAITING | WRITER_PARKED) + 1);
+const _: () = assert!(ONE_READER == (PARKED | WRITER | BIAS | WAITING | WRITER_PARKED | WOKEN) + 1);
 const _: () = assert!(BIAS_AFTER.is_power_of_two() && BIAS_AFTER <= 1 << TICK_BITS);
 // `downgrade` turns WRITER into one reader with a single add (BIAS is clear while WRITER is held).
 const _: () = assert!(ONE_READER > WRITER);
@@ -749,14 +765,21 @@ impl RawRwLock {
     fn lock_exclusive_slow(&self, slots: Slots<'_>) {
         let mut spin = Spin::new();
         let mut waited = false;
+        // Whether this writer came back from the lock queue (and so may be the woken one).
+        let mut woken = false;
         let mut state = self.state.load(Ordering::Relaxed);
         let claimed = loop {
             if state & (WRITER | WAITING) == 0 {
+                // Taking or claiming the lock ends the woken writer's turn: its release wakes
+                // the queue. (A writer that came back from the queue without being the one
+                // woken clears WOKEN too; that only costs a wake-up.) Other writers leave it:
+                // while the woken one is awake, their releases need not wake another.
+                let woken_bit = if woken { WOKEN } else { 0 };
                 let free = state & (READERS | BIAS) == 0;
                 let new = if free {
-                    (state & !TICKS) | WRITER
+                    (state & !(TICKS | woken_bit)) | WRITER
                 } else {
-                    state | WAITING
+                    (state & !woken_bit) | WAITING
                 };
                 match self.state.compare_exchange_weak(
                     state,
@@ -776,14 +799,25 @@ impl RawRwLock {
                 }
             }
             waited = true;
-            if state & PARKED == 0 {
-                if spin.spin() {
-                    state = self.state.load(Ordering::Relaxed);
-                    continue;
-                }
+            // A writer spins while nobody is parked, and the woken writer spins as well: while
+            // it is awake (WOKEN), releases do not wake another one, so it competes for the
+            // lock as an arriving writer would instead of parking straight away.
+            if (state & PARKED == 0 || woken) && spin.spin() {
+                state = self.state.load(Ordering::Relaxed);
+                continue;
+            }
+            // Parking: set PARKED, and clear WOKEN, so that the release we now wait for wakes
+            // a writer. `--cfg planted_bug_woken_not_cleared` leaves WOKEN set (a planted bug:
+            // that release then wakes nobody; the loom models must catch it).
+            let clear = if cfg!(planted_bug_woken_not_cleared) {
+                0
+            } else {
+                WOKEN
+            };
+            if state & (PARKED | clear) != PARKED {
                 if let Err(now) = self.state.compare_exchange_weak(
                     state,
-                    state | PARKED,
+                    (state | PARKED) & !clear,
                     Ordering::Relaxed,
                     Ordering::Relaxed,
                 ) {
@@ -801,6 +835,7 @@ impl RawRwLock {
                 },
                 None,
             );
+            woken = true;
             spin.reset();
             state = self.state.load(Ordering::Relaxed);
         };
@@ -979,7 +1014,12 @@ impl RawRwLock {
     #[inline]
     pub unsafe fn unlock_exclusive(&self) {
         let prev = self.state.fetch_sub(WRITER, Ordering::Release);
-        if prev & PARKED != 0 && !cfg!(planted_bug_lost_wakeup) {
+        // With a woken writer still awake (WOKEN), no wake-up: that writer takes the lock (and
+        // its release wakes the queue) or clears WOKEN before it parks again, and its park
+        // re-checks the lock under the parking layer's lock. So parked readers and writers
+        // wait at most one more critical section, and a release under contention costs no
+        // system call while the woken writer competes.
+        if prev & (PARKED | WOKEN) == PARKED && !cfg!(planted_bug_lost_wakeup) {
             self.wake_all();
         }
     }
@@ -1096,9 +1136,13 @@ impl RawRwLock {
         // parked: a thread that parks later must first set PARKED again by its own CAS, and its
         // `validate` (which re-checks PARKED) runs under the same lock.
         self.parker
-            .unpark_readers_and_a_writer(&self.state, |more_parked| {
+            .unpark_readers_and_a_writer(&self.state, |more_parked, writer_woken| {
                 if !more_parked {
                     self.state.fetch_and(!PARKED, Ordering::Relaxed);
+                } else if writer_woken {
+                    // Others stay parked: until the woken writer takes the lock or parks
+                    // again, a writer's release need not wake another one.
+                    self.state.fetch_or(WOKEN, Ordering::Relaxed);
                 }
             });
     }

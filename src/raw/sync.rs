@@ -255,15 +255,16 @@ mod imp {
         }
 
         /// Wakes every reader and at most one writer parked on `word`'s lock queue, then calls
-        /// `after` with whether threads stay parked there, atomically with respect to `park`'s
-        /// `validate` (so `after` may clear the caller's parked flag when none stay).
+        /// `after` with whether threads stay parked there and whether a writer was woken,
+        /// atomically with respect to `park`'s `validate` (so `after` may clear or set the
+        /// caller's flags).
         #[cold]
         pub(crate) fn unpark_readers_and_a_writer(
             &self,
             word: &AtomicUsize,
-            after: impl FnOnce(bool),
+            after: impl FnOnce(bool, bool),
         ) {
-            let mut writer_woken = false;
+            let writer_woken = core::cell::Cell::new(false);
             // SAFETY: the key is the one `park` uses for the lock queue; the filter and the
             // callback neither panic nor call into the parking lot (`after` only does atomics).
             unsafe {
@@ -272,15 +273,15 @@ mod imp {
                     |token| {
                         if token != WRITER_TOKEN {
                             parking_lot_core::FilterOp::Unpark
-                        } else if !writer_woken && !cfg!(planted_bug_wake_no_writer) {
-                            writer_woken = true;
+                        } else if !writer_woken.get() && !cfg!(planted_bug_wake_no_writer) {
+                            writer_woken.set(true);
                             parking_lot_core::FilterOp::Unpark
                         } else {
                             parking_lot_core::FilterOp::Skip
                         }
                     },
                     |result| {
-                        after(result.have_more_threads);
+                        after(result.have_more_threads, writer_woken.get());
                         parking_lot_core::DEFAULT_UNPARK_TOKEN
                     },
                 );
@@ -477,7 +478,7 @@ mod imp {
         pub(crate) fn unpark_readers_and_a_writer(
             &self,
             _word: &AtomicUsize,
-            after: impl FnOnce(bool),
+            after: impl FnOnce(bool, bool),
         ) {
             let mut parked = self.parked.lock().unwrap();
             let mut writer_woken = false;
@@ -491,7 +492,7 @@ mod imp {
                     true
                 }
             });
-            after(!parked.queue.is_empty());
+            after(!parked.queue.is_empty(), writer_woken);
             self.lock.notify_all();
         }
 
