@@ -367,8 +367,30 @@ impl<K, V, S> ShardedMap<K, V, S> {
     /// assert_eq!(map.shards().len(), 8);
     /// assert_eq!(map.shards()[map.shard_of(&1)].read().len(), 1);
     /// ```
+    ///
+    /// This allocates a `Vec` per call (DashMap returns a slice of its shards; ours pairs each
+    /// shard with its reader slots on the way out). To reach one shard in a loop, use
+    /// [`shard`](Self::shard), which does not allocate.
     pub fn shards(&self) -> Vec<RawShard<'_, K, V>> {
         self.shard_refs().map(|shard| RawShard { shard }).collect()
+    }
+
+    /// A handle on shard `index` (feature `raw-api`), or `None` if the map has no such shard:
+    /// `map.shards()[index]` without allocating.
+    ///
+    /// [Locking](crate::locking): none (the handle locks when asked).
+    ///
+    /// ```
+    /// let map = sharded_map::ShardedMap::with_shard_amount(8);
+    /// map.insert(1, 1);
+    /// let shard = map.shard(map.shard_of(&1)).unwrap();
+    /// assert_eq!(shard.read().len(), 1);
+    /// assert!(map.shard(8).is_none());
+    /// ```
+    pub fn shard(&self, index: usize) -> Option<RawShard<'_, K, V>> {
+        (index < self.shard_amount()).then(|| RawShard {
+            shard: self.shard_at(index),
+        })
     }
 
     /// Every shard's table through `&mut self` (feature `raw-api`): no locking, since nothing
