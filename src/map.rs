@@ -264,9 +264,8 @@ impl<K, V, S> ShardedMap<K, V, S> {
     }
 
     /// Builds a map from per-shard tables whose entries were placed with this crate's hashing.
+    /// `Shards::from_tables` checks the shard count.
     pub(crate) fn from_parts(tables: Vec<Table<K, V>>, hasher: S) -> Self {
-        let shard_amount = tables.len();
-        debug_assert!(shard_amount >= 2 && shard_amount.is_power_of_two());
         Self {
             shards: Shards::from_tables(tables),
             hasher,

@@ -463,10 +463,11 @@ impl<'a> Slots<'a> {
     #[inline]
     fn all(self) -> impl Iterator<Item = &'a AtomicU8> {
         let table = self.table;
-        let first = table.first_block();
-        (0..table.rows).filter_map(move |row| {
-            // SAFETY: as in `mine`, with `row` below the table's row count.
-            first.map(|first| unsafe { table.slot_at(first, self.column, row * BLOCK_BYTES) })
+        table.first_block().into_iter().flat_map(move |first| {
+            (0..table.rows).map(move |row| {
+                // SAFETY: as in `mine`, with `row` below the table's row count.
+                unsafe { table.slot_at(first, self.column, row * BLOCK_BYTES) }
+            })
         })
     }
 

@@ -64,9 +64,10 @@ pub(crate) struct Shard<K, V> {
 unsafe impl<K: Send + Sync, V: Send + Sync> Sync for Shard<K, V> {}
 
 impl<K, V> Shard<K, V> {
-    /// A shard holding `table`, with reader slots at `slot_column` of its map's table. Its readers start on the lock word; after a run of reads with
-    /// no write they move to their reader slots (the map's slot table is allocated then, so a
-    /// map that is never read that way stays small).
+    /// A shard holding `table`, with reader slots at `slot_column` of its map's table. Its
+    /// readers start on the lock word; after a run of reads with no write they move to their
+    /// reader slots (the map's slot table is allocated then, so a map that is never read that way
+    /// stays small).
     fn from_table(table: Table<K, V>, slot_column: usize) -> Self {
         Self {
             lock: RawRwLock::new(),
