@@ -15,7 +15,8 @@ pub trait BenchMap: Send + Sync + 'static {
     const NAME: &'static str;
     fn with_capacity(capacity: usize) -> Self;
     fn get(&self, key: u64) -> bool;
-    fn insert(&self, key: u64, value: u64);
+    /// Inserts or replaces; returns whether the key was new.
+    fn insert(&self, key: u64, value: u64) -> bool;
     fn remove(&self, key: u64) -> bool;
     /// Adds one to the value if present.
     fn update(&self, key: u64) -> bool;
@@ -35,8 +36,8 @@ impl BenchMap for Ours {
         self.0.get(&key).is_some()
     }
     #[inline]
-    fn insert(&self, key: u64, value: u64) {
-        self.0.insert(key, value);
+    fn insert(&self, key: u64, value: u64) -> bool {
+        self.0.insert(key, value).is_none()
     }
     #[inline]
     fn remove(&self, key: u64) -> bool {
@@ -62,8 +63,8 @@ impl BenchMap for Dash {
         self.0.get(&key).is_some()
     }
     #[inline]
-    fn insert(&self, key: u64, value: u64) {
-        self.0.insert(key, value);
+    fn insert(&self, key: u64, value: u64) -> bool {
+        self.0.insert(key, value).is_none()
     }
     #[inline]
     fn remove(&self, key: u64) -> bool {
@@ -89,8 +90,8 @@ impl BenchMap for RwLockStd {
         self.0.read().unwrap().contains_key(&key)
     }
     #[inline]
-    fn insert(&self, key: u64, value: u64) {
-        self.0.write().unwrap().insert(key, value);
+    fn insert(&self, key: u64, value: u64) -> bool {
+        self.0.write().unwrap().insert(key, value).is_none()
     }
     #[inline]
     fn remove(&self, key: u64) -> bool {
@@ -121,8 +122,8 @@ impl BenchMap for MutexStd {
         self.0.lock().unwrap().contains_key(&key)
     }
     #[inline]
-    fn insert(&self, key: u64, value: u64) {
-        self.0.lock().unwrap().insert(key, value);
+    fn insert(&self, key: u64, value: u64) -> bool {
+        self.0.lock().unwrap().insert(key, value).is_none()
     }
     #[inline]
     fn remove(&self, key: u64) -> bool {
@@ -150,8 +151,8 @@ impl BenchMap for Scc {
         self.0.read_sync(&key, |_, _| ()).is_some()
     }
     #[inline]
-    fn insert(&self, key: u64, value: u64) {
-        self.0.upsert_sync(key, value);
+    fn insert(&self, key: u64, value: u64) -> bool {
+        self.0.upsert_sync(key, value).is_none()
     }
     #[inline]
     fn remove(&self, key: u64) -> bool {
@@ -179,8 +180,8 @@ impl BenchMap for Papaya {
         self.0.pin().get(&key).is_some()
     }
     #[inline]
-    fn insert(&self, key: u64, value: u64) {
-        self.0.pin().insert(key, value);
+    fn insert(&self, key: u64, value: u64) -> bool {
+        self.0.pin().insert(key, value).is_none()
     }
     #[inline]
     fn remove(&self, key: u64) -> bool {

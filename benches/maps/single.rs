@@ -116,14 +116,18 @@ pub fn benches(c: &mut Criterion) {
         g2.bench_function(BenchmarkId::new("insert_grow", M::NAME), |b| {
             b.iter(|| {
                 let m = M::with_capacity(0);
-                present.iter().for_each(|&k| m.insert(k, k));
+                present.iter().for_each(|&k| {
+                    m.insert(k, k);
+                });
                 m
             })
         });
         g2.bench_function(BenchmarkId::new("insert_presized", M::NAME), |b| {
             b.iter(|| {
                 let m = M::with_capacity(n);
-                present.iter().for_each(|&k| m.insert(k, k));
+                present.iter().for_each(|&k| {
+                    m.insert(k, k);
+                });
                 m
             })
         });
@@ -131,7 +135,9 @@ pub fn benches(c: &mut Criterion) {
             b.iter_batched(
                 || {
                     let m = M::with_capacity(n);
-                    present.iter().for_each(|&k| m.insert(k, k));
+                    present.iter().for_each(|&k| {
+                    m.insert(k, k);
+                });
                     m
                 },
                 |m| {
