@@ -11,8 +11,8 @@
 //!
 //! A bad option prints one line saying what is wrong, then the usage, and exits with status 2.
 //!
-//! The std map and the shared map are presized for `--distinct` keys; `collect` starts empty
-//! (it cannot know the distinct count). All use the same hasher (ahash).
+//! The std map and the shared map are presized for `--distinct` keys (or `--pairs`, if fewer);
+//! `collect` starts empty (it cannot know the distinct count). All use the same hasher (ahash).
 //!
 //! The data is generated from a seed (`--seed`, default 0), so runs are repeatable. Last write wins for a key in
 //! the sequential run and in `collect`; the threads inserting one by one keep whichever write
@@ -124,10 +124,13 @@ fn main() {
         std::thread::available_parallelism().map_or(1, usize::from)
     );
 
+    // At most `--distinct` keys, and never more than there are pairs: presizing for a billion
+    // distinct keys out of ten million pairs would ask for tens of GiB.
+    let expected = (args.distinct as usize).min(args.pairs);
     let start = Instant::now();
     // Same hasher as the map, so the comparison is about the map, not the hash function.
     let mut sequential: HashMap<u32, f64, sharded_map::RandomState> =
-        HashMap::with_capacity_and_hasher(args.distinct as usize, Default::default());
+        HashMap::with_capacity_and_hasher(expected, Default::default());
     for &(k, v) in &data {
         sequential.insert(k, v);
     }
@@ -139,7 +142,7 @@ fn main() {
     );
 
     let start = Instant::now();
-    let map = ShardedMap::with_capacity(args.distinct as usize);
+    let map = ShardedMap::with_capacity(expected);
     let chunk = data.len().div_ceil(args.threads);
     std::thread::scope(|s| {
         for part in data.chunks(chunk) {
