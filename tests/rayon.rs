@@ -54,6 +54,26 @@ fn collect_keeps_the_last_value_of_each_key_like_extend() {
     }
 }
 
+/// Each shard's table is sized for its distinct keys (counted by a sketch while partitioning),
+/// not for its items: with a quarter of the items distinct and too far apart for a worker's
+/// window to catch, sizing for the items would give about four times the capacity.
+#[test]
+fn collect_sizes_tables_for_the_distinct_keys_not_the_items() {
+    let keys = ITEMS / 4;
+    let items = items(keys);
+    let map: ShardedMap<u32, u32> = pool().install(|| items.par_iter().copied().collect());
+    assert_eq!(map.len(), keys as usize);
+    let by_items = ShardedMap::<u32, u32>::with_capacity(ITEMS as usize).capacity();
+    let by_keys = ShardedMap::<u32, u32>::with_capacity(keys as usize).capacity();
+    assert!(
+        map.capacity() <= by_keys * 2 && map.capacity() < by_items / 2,
+        "capacity {} for {keys} keys of {ITEMS} items (sized for the keys: {by_keys}, \
+         for the items: {by_items})",
+        map.capacity()
+    );
+    assert_eq!(as_std(&map), sequential(&items));
+}
+
 /// Keys drawn at random from a small space, with large values (so a worker's dedup window is
 /// small: a few hundred items per shard): more keys per shard than a window holds, yet
 /// duplicates often enough that windows keep closing into buckets that must replay in order.

@@ -9,9 +9,13 @@
 //!    and keeps `(hash, key, value)` in its own buckets for the item's shard. Duplicates are
 //!    dropped on the spot while that pays (a small cache-resident window per shard keeps the
 //!    last item per key), so input with few distinct keys shrinks before it is stored.
+//!    Each worker also counts each shard's distinct keys in a small sketch (HyperLogLog,
+//!    [`Sketch`]).
 //! 2. **Fill.** Each shard is filled by one worker, from every worker's bucket for that shard in
-//!    iteration order, reusing the hashes. Through `&mut ShardedMap` (and `collect`) nothing is
-//!    locked; through `&ShardedMap` each shard is locked once, exclusively, for its whole fill.
+//!    iteration order, reusing the hashes. The worker first sizes the shard's table for the
+//!    sketch's estimate, so the table does not grow (and rehash) during the fill. Through
+//!    `&mut ShardedMap` (and `collect`) nothing is locked; through `&ShardedMap` each shard is
+//!    locked once, exclusively, for its whole fill.
 //!
 //! Among items with equal keys the one that comes last in the parallel iterator's order wins, as
 //! with [`Extend`]: a parallel build gives the same map as a sequential one. The price is memory:
@@ -35,6 +39,8 @@ use crate::raw::route::{insert_in, Router};
 use crate::raw::shard::Table;
 use crate::{ShardedMap, ShardedSet};
 
+use super::sketch::Sketch;
+
 /// Items of one shard: `(hash, key, value)`. Within a bucket no key occurs twice, or the items
 /// are in the order they came (see [`Local`]).
 type Bucket<K, V> = Vec<(u64, K, V)>;
@@ -42,6 +48,13 @@ type Bucket<K, V> = Vec<(u64, K, V)>;
 /// Bytes of window tables one worker keeps, over all shards: about a quarter of a typical L2, so
 /// probing a window stays a cache hit.
 const WINDOW_BYTES: usize = 256 << 10;
+
+/// Everything the workers gathered for one shard: their buckets in iteration order, and the
+/// sketch of the shard's distinct keys.
+struct Incoming<K, V> {
+    buckets: Vec<Bucket<K, V>>,
+    sketch: Sketch,
+}
 
 /// One worker's items for one shard.
 ///
@@ -53,6 +66,8 @@ const WINDOW_BYTES: usize = 256 << 10;
 struct Local<K, V> {
     /// Closed buckets, oldest first; in append mode the last one is open.
     buckets: Vec<Bucket<K, V>>,
+    /// Every item's hash, duplicates included (the sketch counts each key once).
+    sketch: Sketch,
     window: HashTable<(u64, K, V)>,
     /// Items that went into the current window.
     seen: usize,
@@ -60,9 +75,10 @@ struct Local<K, V> {
 }
 
 impl<K: Eq, V> Local<K, V> {
-    fn new() -> Self {
+    fn new(shards: usize) -> Self {
         Self {
             buckets: Vec::new(),
+            sketch: Sketch::for_shards(shards),
             window: HashTable::new(),
             seen: 0,
             append: false,
@@ -71,6 +87,7 @@ impl<K: Eq, V> Local<K, V> {
 
     #[inline]
     fn add(&mut self, hash: u64, key: K, value: V, window: usize) {
+        self.sketch.add(hash);
         if self.append {
             if let Some(bucket) = self.buckets.last_mut() {
                 bucket.push((hash, key, value));
@@ -105,18 +122,20 @@ impl<K: Eq, V> Local<K, V> {
         self.seen = 0;
     }
 
-    fn finish(mut self) -> Vec<Bucket<K, V>> {
+    /// Adds this worker's buckets and sketch for the shard to `into`.
+    fn finish(mut self, into: &mut Incoming<K, V>) {
         if !self.window.is_empty() {
             self.close();
         }
-        self.buckets.retain(|b| !b.is_empty());
-        self.buckets
+        into.buckets
+            .extend(self.buckets.into_iter().filter(|b| !b.is_empty()));
+        into.sketch.merge(&self.sketch);
     }
 }
 
 /// Phase 1: the items hashed once and bucketed by shard. One entry per shard: every worker's
-/// buckets for that shard, in iteration order.
-fn partition<K, V, S, I>(router: Router<'_, S>, shards: usize, items: I) -> Vec<Vec<Bucket<K, V>>>
+/// buckets for that shard, in iteration order, and the shard's sketch.
+fn partition<K, V, S, I>(router: Router<'_, S>, shards: usize, items: I) -> Vec<Incoming<K, V>>
 where
     K: Eq + Hash + Send,
     V: Send,
@@ -130,10 +149,15 @@ where
         window,
     });
     // Worker-major to shard-major: moves buckets, not items.
-    let mut by_shard: Vec<Vec<Bucket<K, V>>> = (0..shards).map(|_| Vec::new()).collect();
+    let mut by_shard: Vec<Incoming<K, V>> = (0..shards)
+        .map(|_| Incoming {
+            buckets: Vec::new(),
+            sketch: Sketch::for_shards(shards),
+        })
+        .collect();
     for part in parts {
-        for (buckets, local) in by_shard.iter_mut().zip(part) {
-            buckets.extend(local.finish());
+        for (incoming, local) in by_shard.iter_mut().zip(part) {
+            local.finish(incoming);
         }
     }
     by_shard
@@ -190,7 +214,7 @@ where
     fn into_folder(self) -> Self::Folder {
         Leaf {
             partitioner: self,
-            locals: (0..self.shards).map(|_| Local::new()).collect(),
+            locals: (0..self.shards).map(|_| Local::new(self.shards)).collect(),
         }
     }
 
@@ -250,13 +274,28 @@ impl<K: Eq + Hash, V, S: BuildHasher> Folder<(K, V)> for Leaf<'_, K, V, S> {
 }
 
 /// Phase 2 for one shard: every bucket in order into `table`, later items replacing earlier ones
-/// with the same key. No reserve up front: with duplicate-heavy input the item count says little
-/// about the final size, and reserving for it would allocate for keys that never arrive.
+/// with the same key.
+///
+/// The table is first sized for the sketch's estimate of the distinct keys, never for more keys
+/// than items (duplicate-heavy input would allocate for keys that never arrive), so it does not
+/// grow while it fills.
 fn fill<K: Eq + Hash, V, S: BuildHasher>(
     table: &mut Table<K, V>,
-    buckets: Vec<Bucket<K, V>>,
+    incoming: Incoming<K, V>,
     router: Router<'_, S>,
 ) {
+    let Incoming { buckets, sketch } = incoming;
+    let items: usize = buckets.iter().map(Vec::len).sum();
+    // One standard error (3%) above the estimate, so an estimate a little low still fits.
+    let estimate = sketch.estimate();
+    let distinct = (estimate + estimate / 32).min(items);
+    // Keys already in the table may come again: reserve as std's `Extend` does then, for half.
+    let additional = if table.is_empty() {
+        distinct
+    } else {
+        distinct.div_ceil(2)
+    };
+    table.reserve(additional, router.rehasher());
     for bucket in buckets {
         for (hash, key, value) in bucket {
             insert_in(table, hash, key, value, router.rehasher());
@@ -291,9 +330,9 @@ where
             rayon::iter::IntoParallelRefMutIterator::par_iter_mut(shards),
             buckets,
         )
-        .for_each(|(shard, buckets)| {
+        .for_each(|(shard, incoming)| {
             // The guard re-syncs the shard's entry counter when the fill ends, also by a panic.
-            fill(&mut shard.exclusive(), buckets, router);
+            fill(&mut shard.exclusive(), incoming, router);
         });
     }
 }
@@ -323,11 +362,11 @@ where
         let map: &ShardedMap<K, V, S> = self;
         let buckets = partition(map.router(), map.shard_amount(), par_iter);
         let shards: Vec<_> = map.shard_refs().zip(buckets).collect();
-        shards.into_par_iter().for_each(|(shard, buckets)| {
-            if !buckets.is_empty() {
+        shards.into_par_iter().for_each(|(shard, incoming)| {
+            if !incoming.buckets.is_empty() {
                 fill(
                     &mut shard.write(Site::new("par_extend")),
-                    buckets,
+                    incoming,
                     map.router(),
                 );
             }

@@ -26,3 +26,4 @@ mod build;
 pub mod map;
 pub mod read_only;
 pub mod set;
+mod sketch;
