@@ -1,28 +1,90 @@
-//! Deduplicate `(u32, f64)` pairs, the job this crate started from, two ways: many threads
-//! inserting into one shared `ShardedMap`, and (feature `rayon`) the partitioned parallel build
-//! (`collect` from a rayon iterator); both are checked against a sequential
-//! `std::collections::HashMap`.
+//! Deduplicate `(u32, f64)` pairs, the job this crate started from, every way a user would try
+//! it, in one run: a sequential std `HashMap`; with feature `rayon`, `par_sort_unstable` +
+//! `dedup` (the forum's best answer), fold + reduce into `HashMap`s, and this crate's
+//! partitioned parallel build (`collect`); and threads inserting one by one into one shared
+//! `ShardedMap`. Each result is checked against the sequential one.
 //!
 //! ```sh
-//! cargo run --release --features rayon --example dedup          # 10M pairs, ~5M distinct keys
+//! cargo run --release --features rayon --example dedup          # 10M pairs, ~4.3M distinct keys
 //! cargo run --release --features rayon --example dedup -- --pairs 100000000 --distinct 1000
 //! cargo run --release --features rayon --example dedup -- --help
 //! ```
 //!
-//! A bad option prints one line saying what is wrong, then the usage, and exits with status 2.
+//! The table gives each build's time, its speed-up over the sequential map, its peak memory (the
+//! most heap bytes it had allocated at once, counted by this program's allocator; the input is
+//! not counted) and the CPU time it took in user and system mode (Linux). A bad option
+//! prints one line saying what is wrong, then the usage, and exits with status 2. A build that
+//! runs longer than a second says so on stderr.
 //!
-//! The std map and the shared map are presized for `--distinct` keys (or `--pairs`, if fewer);
-//! `collect` starts empty (it cannot know the distinct count). All use the same hasher (ahash).
-//!
-//! The data is generated from a seed (`--seed`, default 0), so runs are repeatable. Last write wins for a key in
-//! the sequential run and in `collect`; the threads inserting one by one keep whichever write
-//! came last in time. The generator makes a value a function of its key, as real duplicate data
-//! is, so all three must agree exactly.
+//! No build is presized (none can know the distinct count up front), and all hash with ahash.
+//! The data is generated from a seed (`--seed`, default 0), so runs are repeatable. The generator
+//! makes a value a function of its key, as real duplicate data is, so every build must agree
+//! exactly, whichever duplicate it keeps.
 
+use std::alloc::{GlobalAlloc, Layout, System};
 use std::collections::HashMap;
-use std::time::Instant;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
 
 use sharded_map::ShardedMap;
+
+/// The system allocator, counting the bytes allocated now and the most at once since the last
+/// reset: each build's peak memory.
+struct Counting;
+static LIVE: AtomicUsize = AtomicUsize::new(0);
+static PEAK: AtomicUsize = AtomicUsize::new(0);
+
+impl Counting {
+    fn grew(by: usize) {
+        let now = LIVE.fetch_add(by, Ordering::Relaxed) + by;
+        PEAK.fetch_max(now, Ordering::Relaxed);
+    }
+}
+
+// SAFETY: every method forwards to the system allocator with the caller's arguments unchanged
+// and returns its result; the counters only observe.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        // SAFETY: the caller upholds `alloc`'s contract, which is `System.alloc`'s.
+        let p = unsafe { System.alloc(layout) };
+        if !p.is_null() {
+            Self::grew(layout.size());
+        }
+        p
+    }
+
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        // SAFETY: as for `alloc`.
+        let p = unsafe { System.alloc_zeroed(layout) };
+        if !p.is_null() {
+            Self::grew(layout.size());
+        }
+        p
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: `ptr` came from this allocator (so from `System`) with `layout`.
+        unsafe { System.dealloc(ptr, layout) };
+        LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        // SAFETY: as for `dealloc`, and the caller upholds `realloc`'s contract on `new_size`.
+        let p = unsafe { System.realloc(ptr, layout, new_size) };
+        if !p.is_null() {
+            if new_size >= layout.size() {
+                Self::grew(new_size - layout.size());
+            } else {
+                LIVE.fetch_sub(layout.size() - new_size, Ordering::Relaxed);
+            }
+        }
+        p
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: Counting = Counting;
 
 struct Args {
     pairs: usize,
@@ -116,96 +178,206 @@ fn main() {
         }
     };
     println!(
-        "dedup: {} pairs, up to {} distinct keys, seed {}, {} threads, {} cores",
+        "dedup: {} pairs ({:.0} MiB), up to {} distinct keys, seed {}, {} threads, {} cores\n",
         args.pairs,
+        mib(std::mem::size_of_val(data.as_slice())),
         args.distinct,
         args.seed,
         args.threads,
         std::thread::available_parallelism().map_or(1, usize::from)
     );
-
-    // At most `--distinct` keys, and never more than there are pairs: presizing for a billion
-    // distinct keys out of ten million pairs would ask for tens of GiB.
-    let expected = (args.distinct as usize).min(args.pairs);
-    let start = Instant::now();
-    // Same hasher as the map, so the comparison is about the map, not the hash function.
-    let mut sequential: HashMap<u32, f64, sharded_map::RandomState> =
-        HashMap::with_capacity_and_hasher(expected, Default::default());
-    for &(k, v) in &data {
-        sequential.insert(k, v);
-    }
-    let t_seq = start.elapsed();
     println!(
-        "  sequential std HashMap (ahash):    {:>8.1?}  {} keys",
-        t_seq,
-        sequential.len()
+        "{:<48} {:>10} {:>9} {:>12} {:>14} {:>10}",
+        "build", "time", "speed-up", "peak memory", "CPU user/sys", "keys"
     );
 
-    let start = Instant::now();
-    let map = ShardedMap::with_capacity(expected);
-    let chunk = data.len().div_ceil(args.threads);
-    std::thread::scope(|s| {
-        for part in data.chunks(chunk) {
-            let map = &map;
-            s.spawn(move || {
-                for &(k, v) in part {
-                    map.insert(k, v);
-                }
-            });
+    let (sequential, base) = measure("sequential std HashMap", None, || {
+        let mut map: HashMap<u32, f64, sharded_map::RandomState> = HashMap::default();
+        for &(k, v) in &data {
+            map.insert(k, v);
         }
+        map
     });
-    let t_par = start.elapsed();
-    println!(
-        "  ShardedMap, {} threads inserting: {:>8.1?}  {} keys  ({:.2}x sequential)",
-        args.threads,
-        t_par,
-        map.len(),
-        t_seq.as_secs_f64() / t_par.as_secs_f64()
-    );
+    let keys = sequential.len();
+    base.print(keys, base.time);
 
-    check(&map, &sequential);
-    partitioned(&args, &data, t_seq, &sequential);
-    println!("  results agree");
+    parallel_builds(&args, &data, &sequential, base.time);
+
+    let (shared, run) = measure("threads inserting into one ShardedMap", None, || {
+        let map = ShardedMap::new();
+        std::thread::scope(|s| {
+            for part in data.chunks(data.len().div_ceil(args.threads)) {
+                let map = &map;
+                s.spawn(move || {
+                    for &(k, v) in part {
+                        map.insert(k, v);
+                    }
+                });
+            }
+        });
+        map
+    });
+    run.print(shared.len(), base.time);
+    check_map(&shared, &sequential);
+    println!("\nevery build gives the same {keys} keys and values");
 }
 
-/// The partitioned parallel build (feature `rayon`): items bucketed by shard, each shard filled
-/// by one worker, no per-item locking.
+/// What one build cost.
+struct Run {
+    name: &'static str,
+    time: Duration,
+    /// The most heap bytes allocated at once during the build, above what was allocated
+    /// before it.
+    peak: usize,
+    /// User and system CPU seconds, all threads (`None` where Linux's `/proc` is not there).
+    cpu: Option<(f64, f64)>,
+}
+
+impl Run {
+    fn print(&self, keys: usize, base: Duration) {
+        let peak = format!("{:.0} MiB", mib(self.peak));
+        let cpu = self
+            .cpu
+            .map_or("n/a".to_string(), |(u, s)| format!("{u:.2}/{s:.2} s"));
+        println!(
+            "{:<48} {:>10} {:>8.2}x {:>12} {:>14} {:>10}",
+            self.name,
+            format!("{:.1?}", self.time),
+            base.as_secs_f64() / self.time.as_secs_f64(),
+            peak,
+            cpu,
+            keys
+        );
+    }
+}
+
+fn mib(bytes: usize) -> f64 {
+    bytes as f64 / f64::from(1 << 20)
+}
+
+/// Runs `build` (after `setup`, which is not measured) and measures it. A build that takes
+/// longer than a second is announced on stderr, with its time so far every ten seconds.
+fn measure<T>(name: &'static str, setup: Option<&dyn Fn()>, build: impl FnOnce() -> T) -> (T, Run) {
+    if let Some(setup) = setup {
+        setup();
+    }
+    let live_before = LIVE.load(Ordering::Relaxed);
+    PEAK.store(live_before, Ordering::Relaxed);
+    let cpu_before = cpu_seconds();
+    let (done, finished) = mpsc::channel::<()>();
+    let start = Instant::now();
+    let result = std::thread::scope(|s| {
+        s.spawn(move || {
+            let mut wait = Duration::from_secs(1);
+            while let Err(mpsc::RecvTimeoutError::Timeout) = finished.recv_timeout(wait) {
+                eprintln!("  ... {name}: {:.0?} so far", start.elapsed());
+                wait = Duration::from_secs(10);
+            }
+        });
+        let result = build();
+        drop(done);
+        result
+    });
+    let time = start.elapsed();
+    let peak = PEAK.load(Ordering::Relaxed).saturating_sub(live_before);
+    let cpu = cpu_before
+        .zip(cpu_seconds())
+        .map(|((u0, s0), (u1, s1))| (u1 - u0, s1 - s0));
+    let run = Run {
+        name,
+        time,
+        peak,
+        cpu,
+    };
+    (result, run)
+}
+
+/// User and system CPU seconds of the whole process so far, from `/proc/self/stat` (Linux;
+/// clock ticks of 1/100 s, the value on every common Linux).
+fn cpu_seconds() -> Option<(f64, f64)> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // The fields after the command name, which is in parentheses and may hold spaces.
+    let fields: Vec<&str> = stat[stat.rfind(')')? + 2..].split(' ').collect();
+    let ticks = |i: usize| fields.get(i)?.parse::<f64>().ok().map(|t| t / 100.0);
+    Some((ticks(11)?, ticks(12)?))
+}
+
+/// The builds that need feature `rayon`.
 #[cfg(feature = "rayon")]
-fn partitioned(
+fn parallel_builds(
     args: &Args,
     data: &[(u32, f64)],
-    t_seq: std::time::Duration,
     sequential: &HashMap<u32, f64, sharded_map::RandomState>,
+    base: Duration,
 ) {
     use rayon::prelude::*;
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(args.threads)
         .build()
         .expect("build a rayon pool");
-    let start = Instant::now();
-    let map: ShardedMap<u32, f64> = pool.install(|| data.par_iter().copied().collect());
-    let t = start.elapsed();
-    println!(
-        "  ShardedMap, rayon collect ({} threads): {:>8.1?}  {} keys  ({:.2}x sequential)",
-        args.threads,
-        t,
-        map.len(),
-        t_seq.as_secs_f64() / t.as_secs_f64()
+
+    // The sort works in place in a copy of the input, made before the measurement starts (a
+    // program that owns its input sorts that); so neither its time nor its memory counts.
+    let copy = std::cell::RefCell::new(Vec::new());
+    let fill_copy = || *copy.borrow_mut() = data.to_vec();
+    let (sorted, run) = measure(
+        "rayon par_sort_unstable + dedup (in a copy)",
+        Some(&fill_copy),
+        || {
+            let mut pairs = copy.take();
+            pool.install(|| pairs.par_sort_unstable_by_key(|p| p.0));
+            pairs.dedup_by_key(|p| p.0);
+            pairs
+        },
     );
-    check(&map, sequential);
+    run.print(sorted.len(), base);
+    assert_eq!(
+        sorted.len(),
+        sequential.len(),
+        "sort + dedup: key counts differ"
+    );
+    for (k, v) in &sorted {
+        assert_eq!(sequential.get(k), Some(v), "sort + dedup: key {k} differs");
+    }
+    drop(sorted);
+
+    type Std = HashMap<u32, f64, sharded_map::RandomState>;
+    let (folded, run) = measure("rayon fold + reduce into HashMaps", None, || {
+        pool.install(|| {
+            data.par_iter()
+                .fold(Std::default, |mut map, &(k, v)| {
+                    map.insert(k, v);
+                    map
+                })
+                .reduce(Std::default, |a, b| {
+                    let (mut big, small) = if a.len() >= b.len() { (a, b) } else { (b, a) };
+                    big.extend(small);
+                    big
+                })
+        })
+    });
+    run.print(folded.len(), base);
+    assert!(&folded == sequential, "fold + reduce: results differ");
+    drop(folded);
+
+    let (map, run) = measure("ShardedMap rayon collect", None, || {
+        pool.install(|| data.par_iter().copied().collect::<ShardedMap<u32, f64>>())
+    });
+    run.print(map.len(), base);
+    check_map(&map, sequential);
 }
 
 #[cfg(not(feature = "rayon"))]
-fn partitioned(
+fn parallel_builds(
     _: &Args,
     _: &[(u32, f64)],
-    _: std::time::Duration,
     _: &HashMap<u32, f64, sharded_map::RandomState>,
+    _: Duration,
 ) {
-    println!("  (the partitioned build needs `--features rayon`)");
+    println!("(sort, fold + reduce and collect need `--features rayon`)");
 }
 
-fn check(map: &ShardedMap<u32, f64>, sequential: &HashMap<u32, f64, sharded_map::RandomState>) {
+fn check_map(map: &ShardedMap<u32, f64>, sequential: &HashMap<u32, f64, sharded_map::RandomState>) {
     assert_eq!(map.len(), sequential.len(), "key counts differ");
     for (k, v) in sequential {
         assert_eq!(map.view(k, |_, x| *x), Some(*v), "key {k} differs");
