@@ -191,7 +191,7 @@ fn main() {
         "build", "time", "speed-up", "peak memory", "CPU user/sys", "keys"
     );
 
-    let (sequential, base) = measure("sequential std HashMap", None, || {
+    let (sequential, base) = measure("sequential std HashMap", || {
         let mut map: HashMap<u32, f64, sharded_map::RandomState> = HashMap::default();
         for &(k, v) in &data {
             map.insert(k, v);
@@ -203,7 +203,7 @@ fn main() {
 
     parallel_builds(&args, &data, &sequential, base.time);
 
-    let (shared, run) = measure("threads inserting into one ShardedMap", None, || {
+    let (shared, run) = measure("threads inserting into one ShardedMap", || {
         let map = ShardedMap::new();
         std::thread::scope(|s| {
             for part in data.chunks(data.len().div_ceil(args.threads)) {
@@ -255,12 +255,10 @@ fn mib(bytes: usize) -> f64 {
     bytes as f64 / f64::from(1 << 20)
 }
 
-/// Runs `build` (after `setup`, which is not measured) and measures it. A build that takes
-/// longer than a second is announced on stderr, with its time so far every ten seconds.
-fn measure<T>(name: &'static str, setup: Option<&dyn Fn()>, build: impl FnOnce() -> T) -> (T, Run) {
-    if let Some(setup) = setup {
-        setup();
-    }
+/// Runs `build` and measures it (heap bytes allocated before the call do not count). A build
+/// that takes longer than a second is announced on stderr, with its time so far every ten
+/// seconds.
+fn measure<T>(name: &'static str, build: impl FnOnce() -> T) -> (T, Run) {
     let live_before = LIVE.load(Ordering::Relaxed);
     PEAK.store(live_before, Ordering::Relaxed);
     let cpu_before = cpu_seconds();
@@ -318,18 +316,12 @@ fn parallel_builds(
 
     // The sort works in place in a copy of the input, made before the measurement starts (a
     // program that owns its input sorts that); so neither its time nor its memory counts.
-    let copy = std::cell::RefCell::new(Vec::new());
-    let fill_copy = || *copy.borrow_mut() = data.to_vec();
-    let (sorted, run) = measure(
-        "rayon par_sort_unstable + dedup (in a copy)",
-        Some(&fill_copy),
-        || {
-            let mut pairs = copy.take();
-            pool.install(|| pairs.par_sort_unstable_by_key(|p| p.0));
-            pairs.dedup_by_key(|p| p.0);
-            pairs
-        },
-    );
+    let mut pairs = data.to_vec();
+    let (sorted, run) = measure("rayon par_sort_unstable + dedup (in a copy)", || {
+        pool.install(|| pairs.par_sort_unstable_by_key(|p| p.0));
+        pairs.dedup_by_key(|p| p.0);
+        pairs
+    });
     run.print(sorted.len(), base);
     assert_eq!(
         sorted.len(),
@@ -342,7 +334,7 @@ fn parallel_builds(
     drop(sorted);
 
     type Std = HashMap<u32, f64, sharded_map::RandomState>;
-    let (folded, run) = measure("rayon fold + reduce into HashMaps", None, || {
+    let (folded, run) = measure("rayon fold + reduce into HashMaps", || {
         pool.install(|| {
             data.par_iter()
                 .fold(Std::default, |mut map, &(k, v)| {
@@ -360,7 +352,7 @@ fn parallel_builds(
     assert!(&folded == sequential, "fold + reduce: results differ");
     drop(folded);
 
-    let (map, run) = measure("ShardedMap rayon collect", None, || {
+    let (map, run) = measure("ShardedMap rayon collect", || {
         pool.install(|| data.par_iter().copied().collect::<ShardedMap<u32, f64>>())
     });
     run.print(map.len(), base);
