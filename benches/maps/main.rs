@@ -8,13 +8,12 @@
 //! cargo bench --all-features --bench maps -- --test   # each bench once, small (what CI runs)
 //! ```
 //!
-//! Without `--all-features` the dedup group lacks its rows for the parallel build (feature
-//! `rayon`); everything else is the same.
+//! The dedup comparison is its own bench (`benches/dedup.rs`): its builds take seconds each, and
+//! it alternates them in one process instead of timing one after another.
 
 #![allow(missing_docs)]
 
 mod adapters;
-mod dedup;
 mod indicator;
 mod lock;
 mod mixes;
@@ -24,7 +23,6 @@ criterion::criterion_group!(
     benches,
     single::benches,
     mixes::benches,
-    dedup::benches,
     lock::benches,
     indicator::benches
 );
