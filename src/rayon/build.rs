@@ -85,8 +85,10 @@ impl<K: Eq, V> Local<K, V> {
         }
     }
 
+    /// Adds one item. `window`: the most keys a window holds; `expected`: about how many items
+    /// this worker will bring the shard in all (what an append bucket is allocated for).
     #[inline]
-    fn add(&mut self, hash: u64, key: K, value: V, window: usize) {
+    fn add(&mut self, hash: u64, key: K, value: V, window: usize, expected: usize) {
         self.sketch.add(hash);
         if self.append {
             if let Some(bucket) = self.buckets.last_mut() {
@@ -104,20 +106,25 @@ impl<K: Eq, V> Local<K, V> {
             hash_table::Entry::Vacant(e) => {
                 e.insert((hash, key, value));
                 if self.window.len() >= window {
-                    self.close();
+                    self.close(expected);
                 }
             }
         }
     }
 
-    /// Closes the window into a bucket; switches to append mode if it did not pay.
-    fn close(&mut self) {
+    /// Closes the window into a bucket; switches to append mode if it did not pay. The append
+    /// bucket is allocated once for the `expected` items (less those already seen), so it
+    /// does not grow by doubling: each doubling copies the bucket and touches fresh pages (a
+    /// capacity never written to costs no page).
+    fn close(&mut self, expected: usize) {
         let distinct = self.window.len();
         self.buckets.push(self.window.drain().collect());
         if distinct * 8 > self.seen * 7 {
             self.append = true;
             self.window = HashTable::new();
-            self.buckets.push(Vec::new());
+            let stored: usize = self.buckets.iter().map(Vec::len).sum();
+            self.buckets
+                .push(Vec::with_capacity(expected.saturating_sub(stored)));
         }
         self.seen = 0;
     }
@@ -125,7 +132,7 @@ impl<K: Eq, V> Local<K, V> {
     /// Adds this worker's buckets and sketch for the shard to `into`.
     fn finish(mut self, into: &mut Incoming<K, V>) {
         if !self.window.is_empty() {
-            self.close();
+            self.close(0);
         }
         into.buckets
             .extend(self.buckets.into_iter().filter(|b| !b.is_empty()));
@@ -185,6 +192,9 @@ impl<S> Copy for Partitioner<'_, S> {}
 struct Leaf<'r, K, V, S> {
     partitioner: Partitioner<'r, S>,
     locals: Vec<Local<K, V>>,
+    /// About how many items of this leaf one shard gets: the leaf's items (as far as its
+    /// iterator tells) over the shards, plus an eighth for the spread between shards.
+    expected: usize,
 }
 
 /// Concatenates the leaves' results, left before right: iteration order.
@@ -215,6 +225,7 @@ where
         Leaf {
             partitioner: self,
             locals: (0..self.shards).map(|_| Local::new(self.shards)).collect(),
+            expected: 0,
         }
     }
 
@@ -243,7 +254,7 @@ impl<K: Eq + Hash, V, S: BuildHasher> Leaf<'_, K, V, S> {
     fn add(&mut self, key: K, value: V) {
         let Partitioner { router, window, .. } = self.partitioner;
         let (hash, shard) = router.locate(&key);
-        self.locals[shard].add(hash, key, value, window);
+        self.locals[shard].add(hash, key, value, window, self.expected);
     }
 }
 
@@ -256,6 +267,9 @@ impl<K: Eq + Hash, V, S: BuildHasher> Folder<(K, V)> for Leaf<'_, K, V, S> {
     }
 
     fn consume_iter<I: IntoIterator<Item = (K, V)>>(mut self, iter: I) -> Self {
+        let iter = iter.into_iter();
+        let per_shard = iter.size_hint().0 / self.partitioner.shards;
+        self.expected = per_shard + per_shard / 8 + 16;
         for (key, value) in iter {
             self.add(key, value);
         }
@@ -454,5 +468,33 @@ where
         let mut set = Self::default();
         set.par_extend(par_iter);
         set
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Local;
+
+    /// Distinct items close the first window and switch the shard to appends; the append
+    /// bucket then holds every further expected item without reallocating, and nothing is lost.
+    #[test]
+    fn an_append_bucket_is_allocated_once_for_the_expected_items() {
+        let (window, expected) = (16, 1000);
+        let mut local: Local<u32, u32> = Local::new(8);
+        for i in 0..window as u32 {
+            local.add(u64::from(i) << 20, i, i, window, expected);
+        }
+        assert!(local.append, "a window of distinct keys did not pay");
+        let bucket = local.buckets.last().expect("the append bucket");
+        assert!(bucket.capacity() >= expected - window);
+        let start = bucket.as_ptr();
+        for i in window as u32..expected as u32 {
+            local.add(u64::from(i) << 20, i, i, window, expected);
+        }
+        let bucket = local.buckets.last().expect("the append bucket");
+        assert_eq!(bucket.as_ptr(), start, "the append bucket grew");
+        let mut keys: Vec<u32> = local.buckets.iter().flatten().map(|&(_, k, _)| k).collect();
+        keys.sort_unstable();
+        assert_eq!(keys, (0..expected as u32).collect::<Vec<_>>());
     }
 }
