@@ -22,39 +22,26 @@
 //! (min..max) of the per-repetition ratios, which cancels most of a shared machine's drift.
 #![allow(missing_docs)]
 
+#[path = "maps/adapters.rs"]
+#[allow(dead_code, unused_macros)] // the comparison benches use more of the adapters than this
+mod adapters;
+#[path = "common/stats.rs"]
+mod stats;
+
 use std::collections::HashMap;
 use std::process::exit;
 use std::sync::RwLock;
 use std::time::{Duration, Instant};
 
+use adapters::{hasher, Hasher, Rng};
 use rayon::prelude::*;
 use sharded_map::ShardedMap;
-
-type Hasher = ahash::RandomState;
-
-fn hasher() -> Hasher {
-    ahash::RandomState::with_seeds(0x51, 0x52, 0x53, 0x54)
-}
+use stats::{shuffled, spread};
 
 type Std = HashMap<u32, f64, Hasher>;
 
 /// What every build returns: the distinct pairs, sorted by key (untimed), for the check.
 type Pairs = Vec<(u32, f64)>;
-
-/// A seeded xorshift generator: repeatable data and shuffles without a dependency.
-struct Rng(u64);
-
-impl Rng {
-    fn new(seed: u64) -> Self {
-        Self(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1)
-    }
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-}
 
 /// `pairs` pairs with at most `distinct` keys; a value is a function of its key, as in real
 /// duplicate data, so every build must agree exactly whichever duplicate it keeps.
@@ -353,27 +340,11 @@ fn parse_args() -> Config {
     c
 }
 
-/// Median, min and max of a non-empty sample.
-fn spread(values: &[f64]) -> (f64, f64, f64) {
-    let mut v = values.to_vec();
-    v.sort_by(f64::total_cmp);
-    (v[v.len() / 2], v[0], v[v.len() - 1])
-}
-
 /// The median (min..max) of the per-repetition ratios `base / time`.
 fn speed_up(times: &[f64], base: &[f64]) -> String {
     let ratios: Vec<f64> = base.iter().zip(times).map(|(b, t)| b / t).collect();
     let (m, lo, hi) = spread(&ratios);
     format!("{m:.2}x ({lo:.2}..{hi:.2})")
-}
-
-/// A freshly shuffled visiting order of `items` (Fisher-Yates).
-fn shuffled(items: &[usize], rng: &mut Rng) -> Vec<usize> {
-    let mut order = items.to_vec();
-    for i in (1..order.len()).rev() {
-        order.swap(i, (rng.next() % (i as u64 + 1)) as usize);
-    }
-    order
 }
 
 fn main() {
@@ -404,7 +375,8 @@ fn main() {
         let mut times = vec![Vec::new(); BUILDS.len()];
         let mut expected: Option<Pairs> = None;
         for _ in 0..config.reps {
-            for b in shuffled(&config.builds, &mut order_rng) {
+            for i in shuffled(config.builds.len(), &mut order_rng) {
+                let b = config.builds[i];
                 let (name, build) = BUILDS[b];
                 let (time, result) = build(&job);
                 match &expected {

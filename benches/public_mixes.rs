@@ -33,6 +33,8 @@
 #[path = "maps/adapters.rs"]
 #[allow(dead_code, unused_macros)] // the comparison benches use more of the adapters than this
 mod adapters;
+#[path = "common/stats.rs"]
+mod stats;
 
 use std::collections::HashMap;
 use std::hint::black_box;
@@ -42,6 +44,7 @@ use std::time::Instant;
 
 use adapters::{hasher, BenchMap, Dash, Hasher, Ours, Papaya, Rng, RwLockStd, Scc};
 use bustle::{Collection, CollectionHandle, Mix, Workload};
+use stats::{shuffled, spread};
 
 /// A map as bustle drives it: each thread holds a clone of the `Arc`.
 struct Table<M>(Arc<M>);
@@ -311,22 +314,6 @@ fn ceiling(cap_log2: u8, mix: &PublicMix, ops_multiple: f64, threads: usize, see
         start.elapsed()
     });
     total_ops as f64 / elapsed.as_secs_f64()
-}
-
-/// Median, min and max of a non-empty sample.
-fn spread(values: &[f64]) -> (f64, f64, f64) {
-    let mut v = values.to_vec();
-    v.sort_by(f64::total_cmp);
-    (v[v.len() / 2], v[0], v[v.len() - 1])
-}
-
-/// A freshly shuffled visiting order of `n` items (Fisher-Yates).
-fn shuffled(n: usize, rng: &mut Rng) -> Vec<usize> {
-    let mut order: Vec<usize> = (0..n).collect();
-    for i in (1..n).rev() {
-        order.swap(i, (rng.next() % (i as u64 + 1)) as usize);
-    }
-    order
 }
 
 fn main() {

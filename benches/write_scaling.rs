@@ -30,12 +30,15 @@
 #[path = "maps/adapters.rs"]
 #[allow(dead_code, unused_macros)] // the comparison benches use more of the adapters than this
 mod adapters;
+#[path = "common/stats.rs"]
+mod stats;
 
 use std::process::exit;
 use std::sync::Barrier;
 use std::time::Instant;
 
 use adapters::{BenchMap, Dash, Ours, Rng};
+use stats::{shuffled, spread};
 
 /// A map this A/B can place keys in: a [`BenchMap`] that says which shard a key goes to.
 trait Sharded: BenchMap {
@@ -248,13 +251,6 @@ fn parse_args() -> Config {
     c
 }
 
-/// Median, min and max of a non-empty sample.
-fn spread(values: &[f64]) -> (f64, f64, f64) {
-    let mut v = values.to_vec();
-    v.sort_by(f64::total_cmp);
-    (v[v.len() / 2], v[0], v[v.len() - 1])
-}
-
 fn main() {
     let config = parse_args();
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
@@ -273,11 +269,7 @@ fn main() {
             .collect();
         let mut results = vec![Vec::new(); cells.len()];
         for _ in 0..config.reps {
-            let mut order: Vec<usize> = (0..cells.len()).collect();
-            for i in (1..order.len()).rev() {
-                order.swap(i, (order_rng.next() % (i as u64 + 1)) as usize);
-            }
-            for c in order {
+            for c in shuffled(cells.len(), &mut order_rng) {
                 let (m, disjoint, threads) = cells[c];
                 results[c].push(MAPS[m].1(entries, config.ops(entries), disjoint, threads));
             }
