@@ -15,7 +15,8 @@
 //! program that owns its input would), fold + reduce into std `HashMap`s, this crate's
 //! partitioned `collect` and `&map` `par_extend`; and `--threads` plain threads each inserting
 //! its part one by one into one shared map: ours, DashMap, scc, papaya, `RwLock<HashMap>`.
-//! No build is presized. Every build's result is checked against the sequential one.
+//! No build is presized. Every build must give the same pairs as the first one run, or the
+//! bench stops with a message naming it.
 //!
 //! Each repetition runs every build once in a freshly shuffled order. A row reports the median
 //! time with min..max, and its speed-up over the sequential map and over sorting as the median
@@ -295,7 +296,12 @@ fn parse_args() -> Config {
                 c.reps = 1;
             }
             "--reps" => c.reps = number("--reps", args.next(), 1),
-            "--pairs" => c.pairs = number("--pairs", args.next(), 1),
+            "--pairs" => {
+                c.pairs = number("--pairs", args.next(), 1);
+                if c.pairs as u64 > u64::from(u32::MAX) {
+                    bad_usage("--pairs must be at most 4294967295 (the keys are u32)");
+                }
+            }
             "--threads" => c.threads = number("--threads", args.next(), 1),
             "--shapes" => {
                 c.shapes = args
