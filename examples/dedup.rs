@@ -1,8 +1,10 @@
 //! Deduplicate `(u32, f64)` pairs, the job this crate started from, every way a user would try
 //! it, in one run: a sequential std `HashMap`; with feature `rayon`, `par_sort_unstable` +
 //! `dedup` (the forum's best answer), fold + reduce into `HashMap`s, and this crate's
-//! partitioned parallel build (`collect`); and threads inserting one by one into one shared
-//! `ShardedMap`. Each result is checked against the sequential one.
+//! partitioned parallel build, as one `collect` and as `par_extend` fed in chunks (`--chunks`,
+//! for bounded memory: only one chunk's items wait between the build's phases); and threads
+//! inserting one by one into one shared `ShardedMap`. Each result is checked against the
+//! sequential one.
 //!
 //! ```sh
 //! cargo run --release --features rayon --example dedup          # 10M pairs, ~4.3M distinct keys
@@ -91,13 +93,15 @@ struct Args {
     distinct: u32,
     threads: usize,
     seed: u64,
+    chunks: usize,
 }
 
-const USAGE: &str = "usage: dedup [--pairs N] [--distinct D] [--threads T] [--seed S]
+const USAGE: &str = "usage: dedup [--pairs N] [--distinct D] [--threads T] [--seed S] [--chunks C]
   --pairs N     pairs to generate (default 10000000; 1 or more)
   --distinct D  at most this many distinct keys (default 5000000; 1 to 4294967295, keys are u32)
   --threads T   threads for the parallel builds (default: the core count; 1 to 1024)
-  --seed S      seed of the generator (default 0; any u64)";
+  --seed S      seed of the generator (default 0; any u64)
+  --chunks C    chunks the bounded-memory build feeds one by one (default 8; 1 to 1024)";
 
 /// Reads the command line; an error is one line saying what is wrong.
 fn parse_args(mut argv: impl Iterator<Item = String>) -> Result<Args, String> {
@@ -106,6 +110,7 @@ fn parse_args(mut argv: impl Iterator<Item = String>) -> Result<Args, String> {
         distinct: 5_000_000,
         threads: std::thread::available_parallelism().map_or(2, usize::from),
         seed: 0,
+        chunks: 8,
     };
     while let Some(flag) = argv.next() {
         let mut number = |name: &str, min: u64, max: u64| -> Result<u64, String> {
@@ -130,6 +135,7 @@ fn parse_args(mut argv: impl Iterator<Item = String>) -> Result<Args, String> {
             }
             "--threads" => args.threads = number("--threads", 1, 1024)? as usize,
             "--seed" => args.seed = number("--seed", 0, u64::MAX)?,
+            "--chunks" => args.chunks = number("--chunks", 1, 1024)? as usize,
             "-h" | "--help" => {
                 println!("{USAGE}");
                 std::process::exit(0);
@@ -224,7 +230,7 @@ fn main() {
 
 /// What one build cost.
 struct Run {
-    name: &'static str,
+    name: String,
     time: Duration,
     /// The most heap bytes allocated at once during the build, above what was allocated
     /// before it.
@@ -258,7 +264,7 @@ fn mib(bytes: usize) -> f64 {
 /// Runs `build` and measures it (heap bytes allocated before the call do not count). A build
 /// that takes longer than a second is announced on stderr, with its time so far every ten
 /// seconds.
-fn measure<T>(name: &'static str, build: impl FnOnce() -> T) -> (T, Run) {
+fn measure<T>(name: &str, build: impl FnOnce() -> T) -> (T, Run) {
     let live_before = LIVE.load(Ordering::Relaxed);
     PEAK.store(live_before, Ordering::Relaxed);
     let cpu_before = cpu_seconds();
@@ -282,7 +288,7 @@ fn measure<T>(name: &'static str, build: impl FnOnce() -> T) -> (T, Run) {
         .zip(cpu_seconds())
         .map(|((u0, s0), (u1, s1))| (u1 - u0, s1 - s0));
     let run = Run {
-        name,
+        name: name.to_string(),
         time,
         peak,
         cpu,
@@ -354,6 +360,24 @@ fn parallel_builds(
 
     let (map, run) = measure("ShardedMap rayon collect", || {
         pool.install(|| data.par_iter().copied().collect::<ShardedMap<u32, f64>>())
+    });
+    run.print(map.len(), base);
+    check_map(&map, sequential);
+    drop(map);
+
+    // Bounded memory: the same build fed in chunks, one `par_extend` each, so that only one
+    // chunk's items wait between the build's two phases (and the next chunk reuses that
+    // memory). The tables grow between chunks instead of being sized once.
+    let size = data.len().div_ceil(args.chunks);
+    let name = format!("ShardedMap rayon par_extend, {} chunks", args.chunks);
+    let (map, run) = measure(&name, || {
+        let mut map = ShardedMap::new();
+        pool.install(|| {
+            for chunk in data.chunks(size) {
+                map.par_extend(chunk.par_iter().copied());
+            }
+        });
+        map
     });
     run.print(map.len(), base);
     check_map(&map, sequential);
