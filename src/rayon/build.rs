@@ -20,6 +20,7 @@
 //! Among items with equal keys the one that comes last in the parallel iterator's order wins, as
 //! with [`Extend`]: a parallel build gives the same map as a sequential one. The price is memory:
 //! between the phases every item that was not deduplicated is held once more, with its hash.
+//! A caller bounds that by feeding a large input in chunks (one `par_extend` each).
 //!
 //! A panic in phase 1 (`Hash`, or `Eq` between two items in a window) leaves the map untouched;
 //! a panic in `Eq` in phase 2 leaves the shards that were filled filled, the one that panicked
@@ -392,7 +393,8 @@ where
 }
 
 /// Builds a map in parallel with no locking, as `par_extend` on an empty map does (the same
-/// result as a sequential `collect`).
+/// result as a sequential `collect`). Its memory is `par_extend`'s: for a large input, an
+/// empty map fed in chunks, one `par_extend` each, holds only one chunk's items at a time.
 ///
 /// ```
 /// use rayon::prelude::*;
