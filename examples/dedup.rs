@@ -369,7 +369,11 @@ fn parallel_builds(
     // chunk's items wait between the build's two phases (and the next chunk reuses that
     // memory). The tables grow between chunks instead of being sized once.
     let size = data.len().div_ceil(args.chunks);
-    let name = format!("ShardedMap rayon par_extend, {} chunks", args.chunks);
+    // The chunks there are: fewer than asked when there are fewer pairs than chunks.
+    let name = format!(
+        "ShardedMap rayon par_extend, {} chunks",
+        data.len().div_ceil(size)
+    );
     let (map, run) = measure(&name, || {
         let mut map = ShardedMap::new();
         pool.install(|| {
