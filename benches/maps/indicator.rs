@@ -69,10 +69,11 @@ enum How {
 impl Probe {
     fn new(keys: &[u64], threads: usize) -> Self {
         let hasher = hasher();
+        let readers = ReaderSlots::new(SHARDS);
         let mut shards: Vec<_> = (0..SHARDS)
             .map(|_| {
                 CachePadded::new(Shard {
-                    lock: RawRwLock::with_bias(true),
+                    lock: RawRwLock::biased(&readers),
                     count: AtomicUsize::new(0),
                     word: AtomicUsize::new(BIAS),
                     table: HashTable::new(),
@@ -91,7 +92,7 @@ impl Probe {
         Self {
             shards,
             slots,
-            readers: ReaderSlots::allocated(SHARDS),
+            readers,
             hasher,
         }
     }

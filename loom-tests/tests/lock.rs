@@ -29,13 +29,15 @@ impl Locked {
     }
 
     fn with_bias(bias: bool) -> Arc<Self> {
+        let slots = ReaderSlots::new(1);
+        let lock = if bias {
+            RawRwLock::biased(&slots)
+        } else {
+            RawRwLock::new()
+        };
         Arc::new(Self {
-            lock: RawRwLock::with_bias(bias),
-            slots: if bias {
-                ReaderSlots::allocated(1)
-            } else {
-                ReaderSlots::new(1)
-            },
+            lock,
+            slots,
             data: UnsafeCell::new(0),
         })
     }

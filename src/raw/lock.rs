@@ -58,9 +58,10 @@
 //! - **Slot reader.** Sees `BIAS` and neither `WRITER` nor `WAITING` (a hint), then
 //!   `swap(slot, 1, SeqCst)`; if the slot was free, `load(word, SeqCst)`: still only `BIAS` of the
 //!   three, the lock is held shared; otherwise it frees the slot and takes the word path. Unlock
-//!   is `store(slot, 0, Release)`. A slot already taken (a nested read on the same lock, or
-//!   another thread on the same row) sends the reader to the word path, where a nested read
-//!   passes a claimant.
+//!   is `store(slot, 0, Release)`. A slot already taken (a nested read on the same lock,
+//!   another thread on the same row, or the always-taken row 0 of a thread that has not yet
+//!   settled on its own row, which it does then) sends the reader to the word path, where a
+//!   nested read passes a claimant.
 //! - **Claiming writer.** Its claiming CAS (`SeqCst`) sets `WAITING` and keeps `BIAS`. If `BIAS`
 //!   was set it loads the lock's slot in every row (`SeqCst`) until each is free; a slot seen free
 //!   stays free, since every later slot reader sees `WAITING` and backs out. Then it waits for the
@@ -197,52 +198,73 @@ struct SlotBlock([AtomicU8; SLOTS_PER_BLOCK]);
 const BLOCK_BYTES: usize = core::mem::size_of::<SlotBlock>();
 const SLOT_BYTES: usize = core::mem::size_of::<AtomicU8>();
 
-/// This thread's row in every [`ReaderSlots`] table, as a byte offset (`row * BLOCK_BYTES`, row
-/// below [`reader_rows`]), computed on the thread's first read and kept in a thread-local, so
-/// that a slot read needs no arithmetic for it.
+#[cfg(not(loom))]
+std::thread_local!(static ROW: core::cell::Cell<usize> = const { core::cell::Cell::new(0) });
+
+/// This thread's row in every [`ReaderSlots`] table, as a byte offset (`row * BLOCK_BYTES`):
+/// 0, the table's row of slots that are always taken, until the thread's first slot read finds
+/// its slot taken and calls [`settle_row`]; then `(1 + thread number % rows) * BLOCK_BYTES`.
+/// A thread-local with a constant start, so the read path reads it with no first-use check: a
+/// thread's first slot read fails by itself, on the always-taken row.
 #[cfg(not(loom))]
 #[inline]
 fn row_offset() -> usize {
-    std::thread_local!(static ROW: core::cell::Cell<usize> = const { core::cell::Cell::new(usize::MAX) });
-    /// The thread's first read: out of line, so the read path keeps its registers.
-    #[cold]
-    #[inline(never)]
-    fn first(row: &core::cell::Cell<usize>) -> usize {
-        let offset = (thread_number() & (reader_rows() - 1)) * BLOCK_BYTES;
-        row.set(offset);
-        offset
-    }
-    ROW.with(|row| match row.get() {
-        usize::MAX => first(row),
-        offset => offset,
-    })
+    ROW.with(core::cell::Cell::get)
 }
 
-/// Under loom, computed each time from loom's thread index (loom threads are fresh per model).
+/// This thread's own row, as a byte offset.
+fn own_row_offset() -> usize {
+    (1 + (thread_number() & (reader_rows() - 1))) * BLOCK_BYTES
+}
+
+/// Gives the calling thread its own row of reader slots, if it has none yet (see
+/// [`row_offset`]). Out of line: it runs once per thread, on a path that already failed.
+#[cfg(not(loom))]
+#[cold]
+#[inline(never)]
+fn settle_row() {
+    ROW.with(|row| {
+        if row.get() == 0 {
+            row.set(own_row_offset());
+        }
+    });
+}
+
+/// Under loom every thread has its own row from its first read (computed each time from loom's
+/// thread index; loom threads are fresh per model), so that a model's every read can take the
+/// slot path. The unsettled row's only effect, a failed slot read, is the one a shared row has,
+/// which the models reach with two rows and three threads.
 #[cfg(loom)]
 fn row_offset() -> usize {
-    (thread_number() & (reader_rows() - 1)) * BLOCK_BYTES
+    own_row_offset()
 }
 
+/// Under loom, nothing: every thread starts settled.
+#[cfg(loom)]
+fn settle_row() {}
+
 /// The reader slots of a group of locks (a map's shards): a row of cache-line blocks per
-/// thread slot, one byte per lock in each row. A thread uses row `thread number % rows`.
+/// thread slot, one byte per lock in each row, after row 0, whose slots are always taken. A
+/// thread uses row `1 + thread number % rows` once it has settled (`row_offset`); before,
+/// row 0, where every slot read fails and takes the word path.
 ///
-/// Layout: block `(b, row)` (locks `b * 64 ..`, one row) is at position `b * rows + row`, so a
-/// slot's address is the table's start plus a per-lock *column* offset ([`Slots`] carries it)
-/// plus a per-thread row offset (`row_offset`): one add on the read path.
+/// Layout: block `(b, row)` (locks `b * 64 ..`, one row) is at position
+/// `b * (rows + 1) + row`, so a slot's address is the table's start plus a per-lock *column*
+/// offset ([`Slots`] carries it) plus a per-thread row offset (`row_offset`): one add on the
+/// read path.
 ///
 /// The blocks are allocated when a lock of the group first turns biased (a run of reads with no
 /// write), not before: a map that is never read that way, or is dropped empty, never pays for
-/// them. Size once allocated: rows x ceil(locks / 64) x 128 bytes (512 bytes for 8 shards on a
-/// 2-core machine).
+/// them. Size once allocated: (rows + 1) x ceil(locks / 64) x 128 bytes (640 bytes for 8 shards
+/// on a 2-core machine).
 ///
 /// [Locking](crate::locking): none (the slots are part of the locks' state).
 pub struct ReaderSlots {
-    /// The first of `rows * blocks_per_row` blocks, from a `Box<[SlotBlock]>` leaked by
+    /// The first of `block_count` blocks, from a `Box<[SlotBlock]>` leaked by
     /// `allocate` and reclaimed by `Drop`; null until then. Only ever goes from null to one
     /// allocation, which lives as long as `self`.
     blocks: AtomicPtr<SlotBlock>,
-    /// `rows * blocks_per_row`.
+    /// `(rows + 1) * blocks_per_row`.
     block_count: usize,
     /// [`reader_rows`], the same for every table (so [`row_offset`] fits every table).
     rows: usize,
@@ -268,22 +290,12 @@ impl ReaderSlots {
         let blocks_per_row = locks.div_ceil(SLOTS_PER_BLOCK).max(1);
         Self {
             blocks: AtomicPtr::new(core::ptr::null_mut()),
-            block_count: rows * blocks_per_row,
+            block_count: (rows + 1) * blocks_per_row,
             rows,
             blocks_per_row,
             #[cfg(deadlock_check)]
             map_id: crate::deadlock::next_map_id(),
         }
-    }
-
-    /// Like [`new`](Self::new), with the slots allocated at once (for locks made biased with
-    /// [`RawRwLock::with_bias`], whose readers should use slots from the first read).
-    ///
-    /// [Locking](crate::locking): none.
-    pub fn allocated(locks: usize) -> Self {
-        let table = Self::new(locks);
-        table.allocate();
-        table
     }
 
     /// The first block, if allocated. `SeqCst`, free on x86 and what the writer's scan needs: a
@@ -302,8 +314,12 @@ impl ReaderSlots {
         if self.first_block().is_some() {
             return;
         }
+        // Row 0 of each block group is the always-taken row of threads not yet settled.
         let fresh: Box<[SlotBlock]> = (0..self.block_count)
-            .map(|_| SlotBlock(core::array::from_fn(|_| AtomicU8::new(0))))
+            .map(|position| {
+                let taken = u8::from(position % (self.rows + 1) == 0);
+                SlotBlock(core::array::from_fn(|_| AtomicU8::new(taken)))
+            })
             .collect();
         let first = Box::into_raw(fresh).cast::<SlotBlock>();
         if self
@@ -347,7 +363,7 @@ impl ReaderSlots {
         );
         Slots {
             table: self,
-            column: (index / SLOTS_PER_BLOCK) * self.rows * BLOCK_BYTES
+            column: (index / SLOTS_PER_BLOCK) * (self.rows + 1) * BLOCK_BYTES
                 + (index % SLOTS_PER_BLOCK) * SLOT_BYTES,
             #[cfg(deadlock_check)]
             index,
@@ -376,7 +392,7 @@ impl ReaderSlots {
     /// # Safety
     /// `first` is this table's first block (from [`first_block`](Self::first_block)), `column`
     /// is a column of this table (from [`of`](Self::of)) and `row_offset` is `row * BLOCK_BYTES`
-    /// for a row below `self.rows`.
+    /// for a row up to `self.rows` (row 0 is the always-taken one).
     #[inline]
     unsafe fn slot_at(
         &self,
@@ -384,9 +400,10 @@ impl ReaderSlots {
         column: usize,
         row_offset: usize,
     ) -> &AtomicU8 {
-        // SAFETY: with `column = b * rows * BLOCK_BYTES + i * SLOT_BYTES` (`b` below
-        // `blocks_per_row`, `i` below `SLOTS_PER_BLOCK`) and `row_offset = row * BLOCK_BYTES`,
-        // the offset is that of slot `i` in block `b * rows + row`, below `block_count`: inside
+        // SAFETY: with `column = b * (rows + 1) * BLOCK_BYTES + i * SLOT_BYTES` (`b` below
+        // `blocks_per_row`, `i` below `SLOTS_PER_BLOCK`) and `row_offset = row * BLOCK_BYTES`
+        // (`row <= rows`), the offset is that of slot `i` in block `b * (rows + 1) + row`,
+        // below `block_count = (rows + 1) * blocks_per_row`: inside
         // the allocation `first` starts (a `repr(C)` block starts with its slots). The blocks
         // are initialized atomics, freed only by `Drop` (`&mut self`), so they outlive `&self`.
         unsafe {
@@ -444,31 +461,64 @@ impl<'a> Slots<'a> {
         (self.table.map_id, self.index)
     }
 
-    /// The lock's byte offset in row 0: what [`ReaderSlots::with_column`] takes back.
+    /// The lock's byte offset in table row 0 (the always-taken row): what
+    /// [`ReaderSlots::with_column`] takes back.
     #[inline]
     pub(in crate::raw) fn column(self) -> usize {
         self.column
     }
 
-    /// The calling thread's slot, if the slots are allocated.
+    /// The calling thread's own slot, if the slots are allocated and the thread has settled on
+    /// a row (before, it has no slot of its own, and holds none).
     #[inline]
     fn mine(self) -> Option<&'a AtomicU8> {
         let first = self.table.first_block()?;
-        // SAFETY: `first` is the table's, `column` came from `of`, and `row_offset` is a row
-        // offset below `reader_rows()`, which is the table's row count.
-        Some(unsafe { self.table.slot_at(first, self.column, row_offset()) })
+        let row_offset = row_offset();
+        if row_offset == 0 {
+            return None;
+        }
+        // SAFETY: `first` is the table's, `column` came from `of`, and `row_offset` is
+        // `row * BLOCK_BYTES` for a row up to `reader_rows()`, the table's `rows`.
+        Some(unsafe { self.table.slot_at(first, self.column, row_offset) })
     }
 
-    /// Every slot of the lock, one per row (none if the slots are not allocated).
+    /// Every slot of the lock that a reader can hold, one per thread row (none if the slots
+    /// are not allocated; the always-taken row 0 left out).
     #[inline]
     fn all(self) -> impl Iterator<Item = &'a AtomicU8> {
         let table = self.table;
         table.first_block().into_iter().flat_map(move |first| {
-            (0..table.rows).map(move |row| {
-                // SAFETY: as in `mine`, with `row` below the table's row count.
+            (1..=table.rows).map(move |row| {
+                // SAFETY: as in `mine`, with `row` at most the table's `rows`.
                 unsafe { table.slot_at(first, self.column, row * BLOCK_BYTES) }
             })
         })
+    }
+
+    /// The calling thread's slot, in a table known to be allocated: the slot path's
+    /// [`mine`](Self::mine), without the null check.
+    ///
+    /// # Safety
+    /// The caller saw `BIAS` in the word of the lock these slots belong to, through an `Acquire`
+    /// load (or a read-modify-write). `BIAS` is only ever set after this table was allocated
+    /// (`set_bias` allocates first, `RawRwLock::biased` at construction), every write of the
+    /// word is a read-modify-write (so the release sequence of the write that set `BIAS`
+    /// reaches the caller's load), and the table is never freed while `&self` lives: the
+    /// allocation happens before the caller's load, and this load sees it.
+    #[inline]
+    unsafe fn mine_allocated(self) -> &'a AtomicU8 {
+        let first = self.table.blocks.load(Ordering::Relaxed);
+        debug_assert!(
+            !first.is_null(),
+            "BIAS set before the reader slots were allocated"
+        );
+        // SAFETY: `first` is not null by the caller's guarantee (above), and is the table's
+        // first block; `column` came from `of` and `row_offset()` is that of a row up to the
+        // table's `rows` (0 before the thread settles), as in `mine`.
+        unsafe {
+            self.table
+                .slot_at(NonNull::new_unchecked(first), self.column, row_offset())
+        }
     }
 
     /// Makes sure the slots exist (a lock turning biased).
@@ -549,15 +599,22 @@ impl RawRwLock {
     ///
     /// [Locking](crate::locking): none.
     pub fn new() -> Self {
-        Self::with_bias(false)
+        Self::with_state(0)
     }
 
-    /// A new, unlocked lock; with `bias`, readers use their slots from the start.
+    /// A new, unlocked lock whose readers use their slots from the first read; allocates the
+    /// slots of `table`, which must be the table of the [`Slots`] this lock is used with (as
+    /// every locking method requires), so that a reader that sees `BIAS` finds its slot.
     ///
     /// [Locking](crate::locking): none.
-    pub fn with_bias(bias: bool) -> Self {
+    pub fn biased(table: &ReaderSlots) -> Self {
+        table.allocate();
+        Self::with_state(BIAS)
+    }
+
+    fn with_state(state: usize) -> Self {
         Self {
-            state: AtomicUsize::new(if bias { BIAS } else { 0 }),
+            state: AtomicUsize::new(state),
             parker: Parker::new(),
             #[cfg(feature = "metrics")]
             counters: [AtomicUsize::new(0), AtomicUsize::new(0)],
@@ -601,8 +658,8 @@ impl RawRwLock {
     /// that holds this lock through its slot (a data race).
     #[inline]
     pub unsafe fn lock_shared<'s>(&self, slots: Slots<'s>) -> ReadHold<'s> {
-        if let Some(slot) = self.try_lock_shared_slot(slots) {
-            return ReadHold(Some(slot));
+        if let Some(hold) = self.try_lock_shared_slot(slots) {
+            return hold;
         }
         let prev = self.state.fetch_add(ONE_READER + ONE_TICK, READ_ACQUIRE);
         if prev & (WRITER | WAITING) != 0 {
@@ -645,8 +702,8 @@ impl RawRwLock {
     /// that holds this lock through its slot (a data race).
     #[inline]
     pub unsafe fn try_lock_shared<'s>(&self, slots: Slots<'s>) -> Option<ReadHold<'s>> {
-        if let Some(slot) = self.try_lock_shared_slot(slots) {
-            return Some(ReadHold(Some(slot)));
+        if let Some(hold) = self.try_lock_shared_slot(slots) {
+            return Some(hold);
         }
         let held_back = !Self::holds_a_read(slots);
         let mut state = self.state.load(Ordering::Relaxed);
@@ -669,22 +726,30 @@ impl RawRwLock {
         }
     }
 
-    /// The slot path: the calling thread's slot, held and validated, or `None` (take the word
-    /// path). Never blocks.
+    /// The slot path: a hold through the calling thread's slot, held and validated, or `None`
+    /// (take the word path). Never blocks. (It returns the hold, not the slot: an
+    /// `Option<&AtomicU8>` would make the caller test the computed slot address for null, which
+    /// the compiler cannot rule out; `Option<ReadHold>` is a flag it folds away.)
     #[inline]
-    fn try_lock_shared_slot<'s>(&self, slots: Slots<'s>) -> Option<&'s AtomicU8> {
-        if self.state.load(Ordering::Relaxed) & (BIAS | WRITER | WAITING) != BIAS {
+    fn try_lock_shared_slot<'s>(&self, slots: Slots<'s>) -> Option<ReadHold<'s>> {
+        // `Acquire` (a plain load on x86): it makes the slots' allocation visible (see
+        // `mine_allocated`).
+        if self.state.load(Ordering::Acquire) & (BIAS | WRITER | WAITING) != BIAS {
             return None;
         }
-        let slot = slots.mine()?;
+        // SAFETY: BIAS was just seen through an `Acquire` load of this lock's word, and `slots`
+        // are this lock's own (the callers' contract).
+        let slot = unsafe { slots.mine_allocated() };
         if slot.swap(1, Ordering::SeqCst) != 0 {
-            // Held by this thread already (a nested read) or by another thread on the same row;
+            // Held by this thread already (a nested read), by another thread on the same row,
+            // or the always-taken slot of a thread not yet settled on a row, which settles now;
             // writing 1 over 1 changed nothing.
+            settle_row();
             return None;
         }
         dekker_fence();
         if self.state.load(Ordering::SeqCst) & (BIAS | WRITER | WAITING) == BIAS {
-            return Some(slot);
+            return Some(ReadHold(Some(slot)));
         }
         free_slot(slot);
         None
@@ -1196,6 +1261,15 @@ mod tests {
         }
     }
 
+    /// A lock whose readers start on their slots (`bias`) or on the word.
+    fn lock_with_bias(bias: bool, table: &ReaderSlots) -> RawRwLock {
+        if bias {
+            RawRwLock::biased(table)
+        } else {
+            RawRwLock::new()
+        }
+    }
+
     /// The state word without its ticks (which count reads and never affect who holds the lock).
     fn held_bits(lock: &RawRwLock) -> usize {
         lock.state.load(Ordering::Relaxed) & !TICKS
@@ -1260,7 +1334,8 @@ mod tests {
     fn every_lock_and_row_has_its_own_slot_inside_the_table() {
         // 130 locks: three blocks per row, the last one partly used.
         let locks = 2 * SLOTS_PER_BLOCK + 2;
-        let slots = ReaderSlots::allocated(locks);
+        let slots = ReaderSlots::new(locks);
+        slots.allocate();
         let first = slots.first_block().unwrap().as_ptr() as usize;
         let end = first + slots.block_count * BLOCK_BYTES;
         let mut seen = std::collections::HashSet::new();
@@ -1279,9 +1354,52 @@ mod tests {
         for index in 0..locks {
             assert_eq!(slots.of(index).any_held(), index == SLOTS_PER_BLOCK + 1);
         }
-        // The calling thread's slot is one of its lock's.
+        // The calling thread's slot is one of its lock's, once it has settled on a row.
+        settle_row();
         let mine = core::ptr::from_ref(slots.of(3).mine().unwrap());
         assert!(slots.of(3).all().any(|s| core::ptr::eq(s, mine)));
+    }
+
+    #[test]
+    fn a_thread_reads_through_the_word_until_its_first_slot_read_settles_its_row() {
+        // A fresh thread: its first read of a biased lock lands on the always-taken row, goes
+        // through the word, and gives the thread its own row; its next read takes its slot.
+        let slots = Arc::new(ReaderSlots::new(2));
+        let lock = Arc::new(RawRwLock::biased(&slots));
+        let (lock2, slots2) = (lock.clone(), slots.clone());
+        std::thread::spawn(move || {
+            assert_eq!(row_offset(), 0);
+            assert!(
+                slots2.of(1).mine().is_none(),
+                "an unsettled thread has no slot"
+            );
+            let first = lock2.lock_shared_own(slots2.of(1));
+            assert!(!first.is_slot());
+            assert_eq!(held_bits(&lock2), BIAS | ONE_READER);
+            // SAFETY: taken just above.
+            unsafe { lock2.unlock_shared(first) };
+            assert_ne!(row_offset(), 0);
+            let second = lock2.lock_shared_own(slots2.of(1));
+            assert!(second.is_slot());
+            assert_eq!(held_bits(&lock2), BIAS);
+            let own = slots2.of(1).mine().expect("settled");
+            assert!(core::ptr::eq(
+                own,
+                slots2
+                    .of(1)
+                    .all()
+                    .find(|s| s.load(Ordering::Relaxed) != 0)
+                    .unwrap()
+            ));
+            // SAFETY: taken just above.
+            unsafe { lock2.unlock_shared(second) };
+        })
+        .join()
+        .unwrap();
+        // The always-taken row is never seen as a reader: a writer gets in at once.
+        assert!(lock.try_lock_exclusive_own(slots.of(1)));
+        // SAFETY: taken just above.
+        unsafe { lock.unlock_exclusive() };
     }
 
     #[test]
@@ -1292,6 +1410,7 @@ mod tests {
 
     #[test]
     fn a_run_of_reads_biases_and_a_write_revokes() {
+        settle_row();
         let slots = ReaderSlots::new(3);
         let s = slots.of(2);
         let lock = RawRwLock::new();
@@ -1334,9 +1453,10 @@ mod tests {
 
     #[test]
     fn writer_waits_for_reader_and_is_woken() {
+        settle_row();
         for bias in [false, true] {
-            let slots = Arc::new(ReaderSlots::allocated(1));
-            let lock = Arc::new(RawRwLock::with_bias(bias));
+            let slots = Arc::new(ReaderSlots::new(1));
+            let lock = Arc::new(lock_with_bias(bias, &slots));
             let hold = lock.lock_shared_own(slots.of(0));
             assert_eq!(hold.is_slot(), bias);
             let (t, rx) = spawn_writer(&lock, &slots);
@@ -1358,8 +1478,9 @@ mod tests {
     fn nested_read_through_the_word_while_a_writer_revokes() {
         // A thread holds a slot; a writer starts revoking; the first thread reads the same lock
         // again. The writer must back off, or both would wait for each other forever.
-        let slots = Arc::new(ReaderSlots::allocated(1));
-        let lock = Arc::new(RawRwLock::with_bias(true));
+        settle_row();
+        let slots = Arc::new(ReaderSlots::new(1));
+        let lock = Arc::new(RawRwLock::biased(&slots));
         let outer = lock.lock_shared_own(slots.of(0));
         assert!(outer.is_slot());
         let (t, rx) = spawn_writer(&lock, &slots);
@@ -1394,8 +1515,8 @@ mod tests {
     #[test]
     fn a_claiming_writer_holds_back_new_readers_and_lets_nested_ones_pass() {
         for bias in [false, true] {
-            let slots = Arc::new(ReaderSlots::allocated(1));
-            let lock = Arc::new(RawRwLock::with_bias(bias));
+            let slots = Arc::new(ReaderSlots::new(1));
+            let lock = Arc::new(lock_with_bias(bias, &slots));
             let outer = lock.lock_shared_own(slots.of(0));
             let (t, rx) = spawn_writer(&lock, &slots);
             wait_for_bit(&lock, WAITING);
