@@ -89,8 +89,10 @@
 //!   path and the claim from a free, unbiased word, and by the claimant's final CAS.
 //! - `BIAS` is cleared only by a writer that saw every slot of the lock free after setting
 //!   `WAITING` (or `WRITER`, in `try_lock_exclusive`); it is set only by a word-path reader that
-//!   holds the lock. So a writer whose claim finds `BIAS` clear needs no scan: no validated slot
-//!   reader can exist.
+//!   holds the lock, after it has made sure the slots are allocated (or at construction, by
+//!   [`RawRwLock::biased`], which allocates them). So a writer whose claim finds `BIAS` clear
+//!   needs no scan: no validated slot reader can exist; and a reader that sees `BIAS` (through
+//!   an `Acquire` load; every write of the word is a read-modify-write) finds the slots there.
 //! - A thread only parks while it has seen its flag (`PARKED` or `WRITER_PARKED`) set and the lock
 //!   unavailable to it; the release that makes it available sees the flag and wakes that queue,
 //!   unless `WOKEN` is set: then the writer woken last is awake, and clears `WOKEN` when it takes

@@ -24,7 +24,10 @@
 //!    them (the fields are private to `shard`). Code above the engine gets `ShardRef`s, never a
 //!    lock and a slot column to combine. A slot's address is the table's start plus that
 //!    column plus the thread's row offset, computed only in `lock` from the table's own
-//!    geometry, which every row count agrees on (one per process).
+//!    geometry, which every row count agrees on (one per process). The read path computes it
+//!    without a null check: `lock` sets a lock's `BIAS` only after allocating the lock's table
+//!    (`set_bias`, and `RawRwLock::biased`, which takes the table), and a reader that saw `BIAS`
+//!    through its `Acquire` hint load sees that allocation (`Slots::mine_allocated`).
 //! 2. **Data is touched only under a matching hold.** `ReadGuard`/`WriteGuard` are made only by
 //!    `ShardRef` right after the lock call (their constructors are `unsafe` and private to
 //!    `shard`), release exactly once in `Drop`, and hand out the table only for their own
