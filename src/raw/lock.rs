@@ -21,7 +21,10 @@
 //! write different cache lines. A claiming writer that finds `BIAS` waits for the lock's byte in
 //! every row to be free, and clears `BIAS` when it takes the lock, so a lock that is being written
 //! pays that scan once. Word-path readers count *ticks*; a run of [`BIAS_AFTER`] reads with no
-//! write in between sets `BIAS` again.
+//! write in between sets `BIAS` again. A writer that revoked `BIAS` leaves the ticks one read
+//! short of the run, so a shard that was read-mostly goes back to its slots on its next read,
+//! while one that is written more than read (and so seldom turns biased at all) keeps its
+//! readers on the word: each bias costs the next writer a scan of the slots.
 //!
 //! # State word
 //!
@@ -51,7 +54,8 @@
 //!   holds no read) it gives its count back (exactly as an unlock would) and waits. So the count
 //!   may briefly include such readers; they never touch the data.
 //! - ticks: word-path reads since the last write acquisition, modulo the field's size. A writer's
-//!   acquisition resets them; they never affect who holds the lock.
+//!   acquisition resets them (to `BIAS_AFTER - 1` if it revoked `BIAS`, else to 0); they never
+//!   affect who holds the lock.
 //!
 //! # The slot protocol (a Dekker pair)
 //!
@@ -166,8 +170,9 @@ const ONE_TICK: usize = 1 << TICK_SHIFT;
 const TICKS: usize = usize::MAX << TICK_SHIFT;
 /// The reader-count bits.
 const READERS: usize = !(PARKED | WRITER | BIAS | WAITING | WRITER_PARKED | WOKEN | TICKS);
-/// Word-path reads in a row (no write between them) after which readers use their slots. Small
-/// under loom so that the models reach the biased state with a few reads.
+/// Word-path reads in a row (no write between them) after which readers use their slots; after a
+/// write that revoked the bias, one read. Small under loom so that the models reach the biased
+/// state with a few reads.
 const BIAS_AFTER: usize = if cfg!(loom) { 2 } else { 4 };
 /// How long a reader that holds no read of its own waits behind a claiming writer before it goes
 /// in anyway. Only matters if this thread's count of holds is wrong: a read guard that moved here
@@ -983,8 +988,15 @@ impl RawRwLock {
         loop {
             if state & READERS == 0 {
                 // WAITING -> WRITER; BIAS is cleared (every slot was seen free after WAITING was
-                // set, and none can be validated since), ticks reset.
-                let new = (state & !(WAITING | WRITER_PARKED | BIAS | TICKS)) | WRITER;
+                // set, and none can be validated since). Ticks reset; if the lock was biased,
+                // to one read short of the threshold, so that the next word-path read biases
+                // it again.
+                let ticks = if state & BIAS != 0 {
+                    (BIAS_AFTER - 1) * ONE_TICK
+                } else {
+                    0
+                };
+                let new = (state & !(WAITING | WRITER_PARKED | BIAS | TICKS)) | ticks | WRITER;
                 match self.state.compare_exchange_weak(
                     state,
                     new,
@@ -1451,6 +1463,46 @@ mod tests {
         unsafe { lock.unlock_shared(hold) };
         // The other locks' slots were never touched.
         assert!((0..3).all(|i| i == 2 || !slots.of(i).any_held()));
+    }
+
+    #[test]
+    fn a_write_that_revokes_the_bias_leaves_the_lock_one_read_from_biased() {
+        settle_row();
+        let slots = ReaderSlots::new(1);
+        let s = slots.of(0);
+        let lock = RawRwLock::new();
+        let read = |expect_slot: bool| {
+            let hold = lock.lock_shared_own(s);
+            assert_eq!(hold.is_slot(), expect_slot);
+            // SAFETY: taken just above.
+            unsafe { lock.unlock_shared(hold) };
+        };
+        let write = || {
+            lock.lock_exclusive_own(s);
+            // SAFETY: taken just above.
+            unsafe { lock.unlock_exclusive() };
+        };
+        // An unbiased lock: a write resets the run, which then takes BIAS_AFTER reads.
+        read(false);
+        write();
+        for _ in 0..BIAS_AFTER {
+            read(false);
+        }
+        assert_eq!(held_bits(&lock), BIAS);
+        read(true);
+        // A write that revokes the bias: one word-path read biases the lock again.
+        write();
+        assert_eq!(held_bits(&lock), 0);
+        read(false);
+        assert_eq!(held_bits(&lock), BIAS);
+        read(true);
+        // A write after a write (no read between): the run starts over.
+        write();
+        write();
+        for _ in 0..BIAS_AFTER {
+            read(false);
+        }
+        read(true);
     }
 
     #[test]
