@@ -54,8 +54,8 @@
 //!   holds no read) it gives its count back (exactly as an unlock would) and waits. So the count
 //!   may briefly include such readers; they never touch the data.
 //! - ticks: word-path reads since the last write acquisition, modulo the field's size. A writer's
-//!   acquisition resets them (to `BIAS_AFTER - 1` if it revoked `BIAS`, else to 0); they never
-//!   affect who holds the lock.
+//!   acquisition resets them (to `BIAS_AFTER - 1` if it is a blocking acquisition that revoked
+//!   `BIAS`, else to 0); they never affect who holds the lock.
 //!
 //! # The slot protocol (a Dekker pair)
 //!
