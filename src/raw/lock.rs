@@ -1284,6 +1284,15 @@ mod tests {
         }
     }
 
+    /// Takes `lock` shared with `s` and releases it at once; whether the hold was a slot hold.
+    fn read_once(lock: &RawRwLock, s: Slots<'_>) -> bool {
+        let hold = lock.lock_shared_own(s);
+        let slot = hold.is_slot();
+        // SAFETY: taken just above, with the same slots.
+        unsafe { lock.unlock_shared(hold) };
+        slot
+    }
+
     /// The state word without its ticks (which count reads and never affect who holds the lock).
     fn held_bits(lock: &RawRwLock) -> usize {
         lock.state.load(Ordering::Relaxed) & !TICKS
@@ -1429,10 +1438,7 @@ mod tests {
         let s = slots.of(2);
         let lock = RawRwLock::new();
         for _ in 0..BIAS_AFTER {
-            let hold = lock.lock_shared_own(s);
-            assert!(!hold.is_slot(), "biased before the run was complete");
-            // SAFETY: taken just above.
-            unsafe { lock.unlock_shared(hold) };
+            assert!(!read_once(&lock, s), "biased before the run was complete");
         }
         assert_eq!(held_bits(&lock), BIAS);
         let slot_hold = lock.lock_shared_own(s);
@@ -1457,10 +1463,7 @@ mod tests {
         assert_eq!(held_bits(&lock), WRITER);
         // SAFETY: taken just above.
         unsafe { lock.unlock_exclusive() };
-        let hold = lock.lock_shared_own(s);
-        assert!(!hold.is_slot());
-        // SAFETY: taken just above.
-        unsafe { lock.unlock_shared(hold) };
+        assert!(!read_once(&lock, s));
         // The other locks' slots were never touched.
         assert!((0..3).all(|i| i == 2 || !slots.of(i).any_held()));
     }
@@ -1471,12 +1474,7 @@ mod tests {
         let slots = ReaderSlots::new(1);
         let s = slots.of(0);
         let lock = RawRwLock::new();
-        let read = |expect_slot: bool| {
-            let hold = lock.lock_shared_own(s);
-            assert_eq!(hold.is_slot(), expect_slot);
-            // SAFETY: taken just above.
-            unsafe { lock.unlock_shared(hold) };
-        };
+        let read = |expect_slot: bool| assert_eq!(read_once(&lock, s), expect_slot);
         let write = || {
             lock.lock_exclusive_own(s);
             // SAFETY: taken just above.
