@@ -13,7 +13,7 @@
 //! Builds: the sequential map; on a rayon pool of `--threads` workers `par_sort_unstable` +
 //! `dedup` (the forum's best answer, sorting in place a copy made outside the timing, as a
 //! program that owns its input would), fold + reduce into std `HashMap`s, this crate's
-//! partitioned `collect` and `&map` `par_extend`; and `--threads` plain threads each inserting
+//! partitioned `collect`, `&map` `par_extend` and `par_extend_chunked` (bounded memory); and `--threads` plain threads each inserting
 //! its part one by one into one shared map: ours, DashMap, scc, papaya, `RwLock<HashMap>`.
 //! No build is presized. Every build must give the same pairs as the first one run, or the
 //! bench stops with a message naming it.
@@ -111,7 +111,7 @@ const SEQUENTIAL: &str = "sequential std HashMap";
 const SORT: &str = "rayon par_sort_unstable + dedup";
 
 /// Every build, by name. The first is the baseline; the second is the one to beat.
-const BUILDS: [(&str, Build); 10] = [
+const BUILDS: [(&str, Build); 11] = [
     (SEQUENTIAL, |j| {
         timed(
             || {
@@ -175,6 +175,17 @@ const BUILDS: [(&str, Build); 10] = [
                 let m = ShardedMap::with_hasher(hasher());
                 j.pool
                     .install(|| (&m).par_extend(j.input.par_iter().copied()));
+                m
+            },
+            from_ours,
+        )
+    }),
+    ("sharded-map par_extend_chunked", |j| {
+        timed(
+            || {
+                let m = ShardedMap::with_hasher(hasher());
+                j.pool
+                    .install(|| m.par_extend_chunked(j.input.par_iter().copied()));
                 m
             },
             from_ours,

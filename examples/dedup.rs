@@ -1,8 +1,9 @@
 //! Deduplicate `(u32, f64)` pairs, the job this crate started from, every way a user would try
 //! it, in one run: a sequential std `HashMap`; with feature `rayon`, `par_sort_unstable` +
 //! `dedup` (the forum's best answer), fold + reduce into `HashMap`s, and this crate's
-//! partitioned parallel build, as one `collect` and as `par_extend` fed in chunks (`--chunks`,
-//! for bounded memory: only one chunk's items wait between the build's phases); and threads
+//! partitioned parallel build, as one `collect` and as `par_extend_chunked` (bounded memory:
+//! it builds one prefix of the input at a time, so only one chunk's items wait between the
+//! build's phases); and threads
 //! inserting one by one into one shared `ShardedMap`. Each result is checked against the
 //! sequential one.
 //!
@@ -93,15 +94,13 @@ struct Args {
     distinct: u32,
     threads: usize,
     seed: u64,
-    chunks: usize,
 }
 
-const USAGE: &str = "usage: dedup [--pairs N] [--distinct D] [--threads T] [--seed S] [--chunks C]
+const USAGE: &str = "usage: dedup [--pairs N] [--distinct D] [--threads T] [--seed S]
   --pairs N     pairs to generate (default 10000000; 1 or more)
   --distinct D  at most this many distinct keys (default 5000000; 1 to 4294967295, keys are u32)
   --threads T   threads for the parallel builds (default: the core count; 1 to 1024)
-  --seed S      seed of the generator (default 0; any u64)
-  --chunks C    chunks the bounded-memory build feeds one by one (default 8; 1 to 1024)";
+  --seed S      seed of the generator (default 0; any u64)";
 
 /// Reads the command line; an error is one line saying what is wrong.
 fn parse_args(mut argv: impl Iterator<Item = String>) -> Result<Args, String> {
@@ -110,7 +109,6 @@ fn parse_args(mut argv: impl Iterator<Item = String>) -> Result<Args, String> {
         distinct: 5_000_000,
         threads: std::thread::available_parallelism().map_or(2, usize::from),
         seed: 0,
-        chunks: 8,
     };
     while let Some(flag) = argv.next() {
         let mut number = |name: &str, min: u64, max: u64| -> Result<u64, String> {
@@ -135,7 +133,6 @@ fn parse_args(mut argv: impl Iterator<Item = String>) -> Result<Args, String> {
             }
             "--threads" => args.threads = number("--threads", 1, 1024)? as usize,
             "--seed" => args.seed = number("--seed", 0, u64::MAX)?,
-            "--chunks" => args.chunks = number("--chunks", 1, 1024)? as usize,
             "-h" | "--help" => {
                 println!("{USAGE}");
                 std::process::exit(0);
@@ -365,22 +362,12 @@ fn parallel_builds(
     check_map(&map, sequential);
     drop(map);
 
-    // Bounded memory: the same build fed in chunks, one `par_extend` each, so that only one
+    // Bounded memory: the same build, one prefix of the input at a time, so that only one
     // chunk's items wait between the build's two phases (and the next chunk reuses that
-    // memory). The tables grow between chunks instead of being sized once.
-    let size = data.len().div_ceil(args.chunks);
-    // The chunks there are: fewer than asked when there are fewer pairs than chunks.
-    let name = format!(
-        "ShardedMap rayon par_extend, {} chunks",
-        data.len().div_ceil(size)
-    );
-    let (map, run) = measure(&name, || {
-        let mut map = ShardedMap::new();
-        pool.install(|| {
-            for chunk in data.chunks(size) {
-                map.par_extend(chunk.par_iter().copied());
-            }
-        });
+    // memory). The tables grow from chunk to chunk instead of being sized once.
+    let (map, run) = measure("ShardedMap rayon par_extend_chunked", || {
+        let map = ShardedMap::new();
+        pool.install(|| map.par_extend_chunked(data.par_iter().copied()));
         map
     });
     run.print(map.len(), base);

@@ -20,7 +20,8 @@
 //! Among items with equal keys the one that comes last in the parallel iterator's order wins, as
 //! with [`Extend`]: a parallel build gives the same map as a sequential one. The price is memory:
 //! between the phases every item that was not deduplicated is held once more, with its hash.
-//! A caller bounds that by feeding a large input in chunks (one `par_extend` each).
+//! For a large indexed input, `par_extend_chunked` ([`chunked`](super::chunked)) bounds that
+//! by running both phases on one prefix of the input at a time.
 //!
 //! A panic in phase 1 (`Hash`, or `Eq` between two items in a window) leaves the map untouched;
 //! a panic in `Eq` in phase 2 leaves the shards that were filled filled, the one that panicked
@@ -32,7 +33,9 @@ use core::hash::{BuildHasher, Hash};
 use std::collections::LinkedList;
 
 use hashbrown::{hash_table, HashTable};
-use rayon::iter::plumbing::{Consumer, Folder, Reducer, UnindexedConsumer};
+use rayon::iter::plumbing::{
+    bridge_producer_consumer, Consumer, Folder, Producer, Reducer, UnindexedConsumer,
+};
 use rayon::iter::{FromParallelIterator, IntoParallelIterator, ParallelExtend, ParallelIterator};
 
 use crate::deadlock::Site;
@@ -44,7 +47,7 @@ use super::sketch::Sketch;
 
 /// Items of one shard: `(hash, key, value)`. Within a bucket no key occurs twice, or the items
 /// are in the order they came (see [`Local`]).
-type Bucket<K, V> = Vec<(u64, K, V)>;
+pub(super) type Bucket<K, V> = Vec<(u64, K, V)>;
 
 /// Bytes of window tables one worker keeps, over all shards: about a quarter of a typical L2, so
 /// probing a window stays a cache hit.
@@ -52,9 +55,9 @@ const WINDOW_BYTES: usize = 256 << 10;
 
 /// Everything the workers gathered for one shard: their buckets in iteration order, and the
 /// sketch of the shard's distinct keys.
-struct Incoming<K, V> {
-    buckets: Vec<Bucket<K, V>>,
-    sketch: Sketch,
+pub(super) struct Incoming<K, V> {
+    pub(super) buckets: Vec<Bucket<K, V>>,
+    pub(super) sketch: Sketch,
 }
 
 /// One worker's items for one shard.
@@ -150,13 +153,30 @@ where
     S: BuildHasher + Sync,
     I: IntoParallelIterator<Item = (K, V)>,
 {
-    let window = (WINDOW_BYTES / shards / size_of::<(u64, K, V)>()).max(16);
-    let parts = items.into_par_iter().drive_unindexed(Partitioner {
-        router,
-        shards,
-        window,
-    });
-    // Worker-major to shard-major: moves buckets, not items.
+    let partitioner = Partitioner::new::<K, V>(router, shards);
+    by_shard(shards, items.into_par_iter().drive_unindexed(partitioner))
+}
+
+/// Phase 1 over the `len` items of one rayon producer (a prefix of an indexed input, for the
+/// chunked build), as [`partition`] does it over a whole parallel iterator.
+pub(super) fn partition_producer<K, V, S, P>(
+    router: Router<'_, S>,
+    shards: usize,
+    len: usize,
+    producer: P,
+) -> Vec<Incoming<K, V>>
+where
+    K: Eq + Hash + Send,
+    V: Send,
+    S: BuildHasher + Sync,
+    P: Producer<Item = (K, V)>,
+{
+    let partitioner = Partitioner::new::<K, V>(router, shards);
+    by_shard(shards, bridge_producer_consumer(len, producer, partitioner))
+}
+
+/// The leaves' results, worker-major, turned shard-major: moves buckets, not items.
+fn by_shard<K: Eq, V>(shards: usize, parts: LinkedList<Vec<Local<K, V>>>) -> Vec<Incoming<K, V>> {
     let mut by_shard: Vec<Incoming<K, V>> = (0..shards)
         .map(|_| Incoming {
             buckets: Vec::new(),
@@ -179,6 +199,16 @@ struct Partitioner<'r, S> {
     router: Router<'r, S>,
     shards: usize,
     window: usize,
+}
+
+impl<'r, S> Partitioner<'r, S> {
+    fn new<K, V>(router: Router<'r, S>, shards: usize) -> Self {
+        Self {
+            router,
+            shards,
+            window: (WINDOW_BYTES / shards / size_of::<(u64, K, V)>()).max(16),
+        }
+    }
 }
 
 impl<S> Clone for Partitioner<'_, S> {
@@ -310,6 +340,17 @@ fn fill<K: Eq + Hash, V, S: BuildHasher>(
     } else {
         distinct.div_ceil(2)
     };
+    fill_reserved(table, buckets, additional, router);
+}
+
+/// Reserves room for `additional` more keys in `table`, then replays `buckets` into it in
+/// order, later items replacing earlier ones with the same key.
+pub(super) fn fill_reserved<K: Eq + Hash, V, S: BuildHasher>(
+    table: &mut Table<K, V>,
+    buckets: Vec<Bucket<K, V>>,
+    additional: usize,
+    router: Router<'_, S>,
+) {
     table.reserve(additional, router.rehasher());
     for bucket in buckets {
         for (hash, key, value) in bucket {
@@ -323,9 +364,9 @@ fn fill<K: Eq + Hash, V, S: BuildHasher>(
 /// shard is filled by one worker. Among equal keys the item last in iteration order wins, as
 /// with [`Extend`], and the map ends up exactly as a sequential `extend` would leave it.
 /// Memory: items that were not deduplicated are held once more, with their hashes, between
-/// the two phases. To bound that for a large input, feed it in chunks, one `par_extend` each:
-/// only one chunk's items are held at a time (200M pairs in 8 chunks peaked at 1.3x the
-/// finished map instead of 2.6x, and ran faster: docs/benchmarks.md, "Dedup").
+/// the two phases. To bound that for a large input, use
+/// [`ShardedMap::par_extend_chunked`]: it builds one prefix of an indexed input at a time,
+/// so only one chunk's items are held (docs/benchmarks.md, "Dedup").
 /// (`docs/design.md`, "The parallel build", has the details.)
 ///
 /// ```
@@ -393,8 +434,8 @@ where
 }
 
 /// Builds a map in parallel with no locking, as `par_extend` on an empty map does (the same
-/// result as a sequential `collect`). Its memory is `par_extend`'s: for a large input, an
-/// empty map fed in chunks, one `par_extend` each, holds only one chunk's items at a time.
+/// result as a sequential `collect`). Its memory is `par_extend`'s: for a large input,
+/// [`ShardedMap::par_extend_chunked`] on an empty map holds only one chunk's items at a time.
 ///
 /// ```
 /// use rayon::prelude::*;

@@ -5,6 +5,9 @@
 //!   partitioned parallel build: workers hash the items once and bucket them by shard, dropping
 //!   duplicates on the spot, then each shard is filled by one worker. No per-item locking; the
 //!   item last in iteration order wins among equal keys, as with `extend`.
+//!   [`ShardedMap::par_extend_chunked`](crate::ShardedMap::par_extend_chunked) (and the set's)
+//!   runs the same build on one prefix of an indexed input at a time, so a large input is not
+//!   held twice.
 //! - **Iterating**: `map.par_iter()`, `map.par_iter_mut()` and `map.into_par_iter()` (and
 //!   `set.par_iter()`, `set.into_par_iter()`) visit the shards in parallel, one worker per
 //!   shard at a time, each shard under its lock for as long as a worker iterates it. The
@@ -23,6 +26,7 @@
 //! ```
 
 mod build;
+mod chunked;
 pub mod map;
 pub mod read_only;
 pub mod set;
