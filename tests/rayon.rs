@@ -340,19 +340,19 @@ fn every_item_is_dropped_exactly_once() {
 }
 
 /// `par_extend_chunked` through the public API, with values large enough that the input spans
-/// several chunks (a chunk holds at least 8 MiB of items; 2 KiB under Miri), into a map that
+/// several chunks (a chunk holds at least 16 MiB of items; 2 KiB under Miri), into a map that
 /// already holds keys: the same map as a sequential `extend`. Then a set.
 #[test]
 fn par_extend_chunked_gives_the_same_map_as_extend() {
     let keys = ITEMS / 3;
-    let items: Vec<(u32, [u64; 16])> = (0..ITEMS).map(|i| (i % keys, [u64::from(i); 16])).collect();
+    let items: Vec<(u32, [u64; 32])> = (0..ITEMS).map(|i| (i % keys, [u64::from(i); 32])).collect();
     let map = ShardedMap::new();
     for k in 0..keys / 2 {
-        map.insert(k, [u64::MAX; 16]);
+        map.insert(k, [u64::MAX; 32]);
     }
     pool().install(|| map.par_extend_chunked(items.par_iter().copied()));
-    let mut expected: HashMap<u32, [u64; 16]> =
-        (0..keys / 2).map(|k| (k, [u64::MAX; 16])).collect();
+    let mut expected: HashMap<u32, [u64; 32]> =
+        (0..keys / 2).map(|k| (k, [u64::MAX; 32])).collect();
     expected.extend(items.iter().copied());
     assert_eq!(map.len(), expected.len());
     for (k, v) in &expected {

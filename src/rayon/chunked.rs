@@ -13,7 +13,7 @@
 //!    is reserved for the new keys the chunk brings: the shard's sketch over every chunk so
 //!    far estimates the build's distinct keys, less the keys already in the table.
 //!
-//! A chunk holds at least [`MIN_CHUNK_BYTES`] of items (with their hashes), and at most a third
+//! A chunk holds at least [`MIN_CHUNK_BYTES`] (16 MiB) of items (with their hashes), and at most a third
 //! of the bytes the map's tables hold when it starts, whichever is more. So on a large build
 //! the chunks grow with the map, a chunk's items never weigh more than a third of the map
 //! (plus the floor), and the peak stays near the input plus 1.5x the finished map (the table
@@ -27,7 +27,7 @@
 
 use core::hash::{BuildHasher, Hash};
 
-use rayon::iter::plumbing::{Producer, ProducerCallback};
+use rayon::iter::plumbing::{Folder, Producer, ProducerCallback};
 use rayon::iter::{IndexedParallelIterator, IntoParallelIterator, ParallelIterator};
 
 use crate::deadlock::Site;
@@ -37,10 +37,19 @@ use super::build::{fill_reserved, partition_producer, Incoming};
 use super::sketch::Sketch;
 
 /// Bytes of items (each with its 8-byte hash) a chunk holds at least: large enough that a
-/// chunk's fixed costs (rayon's split, every leaf's per-shard state, one lock per shard) do
-/// not show, small enough to be a fraction of any map worth chunking for. Under Miri, small,
+/// chunk's fixed costs (rayon's split, every leaf's per-shard state, two rounds of waking the
+/// pool, one lock per shard) stay small (10M pairs over 1,000 keys: 35 ms against 39 ms with
+/// 8 MiB, 29 ms for one `collect`), small enough to be a fraction of any map worth chunking
+/// for. Under Miri, small,
 /// so that the suite's small builds run in several chunks.
-pub(super) const MIN_CHUNK_BYTES: usize = if cfg!(miri) { 2 << 10 } else { 8 << 20 };
+pub(super) const MIN_CHUNK_BYTES: usize = if cfg!(miri) { 2 << 10 } else { 16 << 20 };
+
+/// Leaves (runs of items one worker partitions in a plain loop) each thread gets per chunk,
+/// about: enough to balance the work, few enough that a leaf's per-shard state (its windows
+/// and sketches, rebuilt for every leaf) is paid for. Rayon would split a chunk of a
+/// duplicate-heavy input into many small leaves: with 16 leaves per chunk of 350K items over
+/// 1,000 keys, partitioning cost 8.3 ns an item per thread where one `collect` costs 5.6.
+const LEAVES_PER_THREAD: usize = 4;
 
 /// Items of the next chunk: a third of the bytes the tables hold now, at least `min_bytes`,
 /// counted as `(hash, key, value)` items.
@@ -63,11 +72,16 @@ where
     /// with its hash, until they fill the tables: above the input, a build over 200M pairs
     /// with 86M distinct keys peaked at 2.6x the finished map. This method splits the input
     /// into prefixes and builds each in turn (partition, then fill), so only one chunk's items
-    /// wait: a chunk holds at least 8 MiB of items and at most a third of the map's table
-    /// bytes when it starts, and the peak stays near the input plus 1.5x the finished map
-    /// (`docs/benchmarks.md`, "Dedup"). Use it when the input is large next to free memory;
-    /// for inputs that fit twice, `par_extend` needs no indexed input and sizes each table
-    /// once.
+    /// wait: a chunk holds 16 MiB of items or a third of the bytes the map's tables hold when
+    /// it starts, whichever is more, and the peak stays near the input plus 1.5x the finished
+    /// map (`docs/benchmarks.md`, "Dedup").
+    ///
+    /// The price: `par_extend` sizes each table once for the distinct keys of the whole input,
+    /// where this build sees one chunk at a time, so the tables grow (and rehash) from chunk
+    /// to chunk, which costs about a sixth more time on inputs of many distinct keys. A map
+    /// made [`with_capacity`](ShardedMap::with_capacity) for about the distinct keys expected
+    /// does not grow. Use this method when the input is large next to free memory; for inputs
+    /// that fit twice, `par_extend` needs no indexed input.
     ///
     /// Any iterator that knows its length and can be split at a position is indexed: a `Vec`,
     /// a slice or a range, and `map`, `copied`, `zip`, `enumerate` over them (not `filter` or
@@ -174,11 +188,57 @@ where
             let take = chunk_len::<K, V>(table_bytes(map), min_bytes).min(len);
             // What is left after a panic below is dropped with `tail`, each item once.
             let (chunk, tail) = rest.split_at(take);
-            let incoming = partition_producer(map.router(), shards, take, chunk);
+            let leaves = Leaves {
+                inner: chunk,
+                min_len: take / (LEAVES_PER_THREAD * rayon::current_num_threads()),
+            };
+            let incoming = partition_producer(map.router(), shards, take, leaves);
             fill_chunk(map, incoming, &mut seen);
             rest = tail;
             len -= take;
         }
+    }
+}
+
+/// A chunk's producer, split no finer than `min_len` items (see [`LEAVES_PER_THREAD`]).
+struct Leaves<P> {
+    inner: P,
+    min_len: usize,
+}
+
+impl<P: Producer> Producer for Leaves<P> {
+    type Item = P::Item;
+    type IntoIter = P::IntoIter;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.inner.into_iter()
+    }
+
+    fn min_len(&self) -> usize {
+        self.inner.min_len().max(self.min_len)
+    }
+
+    fn max_len(&self) -> usize {
+        self.inner.max_len()
+    }
+
+    fn split_at(self, index: usize) -> (Self, Self) {
+        let (left, right) = self.inner.split_at(index);
+        let min_len = self.min_len;
+        (
+            Self {
+                inner: left,
+                min_len,
+            },
+            Self {
+                inner: right,
+                min_len,
+            },
+        )
+    }
+
+    fn fold_with<F: Folder<Self::Item>>(self, folder: F) -> F {
+        self.inner.fold_with(folder)
     }
 }
 
