@@ -286,8 +286,7 @@ mod tests {
     use core::hash::{Hash, Hasher};
     use std::collections::HashMap;
     use std::panic::{catch_unwind, AssertUnwindSafe};
-    use std::sync::atomic::{AtomicUsize, Ordering};
-    use std::sync::Arc;
+    use std::sync::{Arc, Mutex};
 
     use rayon::prelude::*;
 
@@ -358,7 +357,7 @@ mod tests {
     struct Key {
         id: u32,
         bomb: bool,
-        drops: Arc<AtomicUsize>,
+        drops: Arc<Mutex<usize>>,
     }
 
     impl Hash for Key {
@@ -378,7 +377,8 @@ mod tests {
 
     impl Drop for Key {
         fn drop(&mut self) {
-            self.drops.fetch_add(1, Ordering::SeqCst);
+            // (A mutex, not an atomic: atomics come from `raw::sync` alone.)
+            *self.drops.lock().unwrap() += 1;
         }
     }
 
@@ -387,7 +387,7 @@ mod tests {
     /// those the build never reached included.
     #[test]
     fn a_panic_in_a_later_chunk_keeps_the_earlier_chunks_and_drops_every_item_once() {
-        let drops = Arc::new(AtomicUsize::new(0));
+        let drops = Arc::new(Mutex::new(0));
         let (n, keys, bomb) = (ITEMS, ITEMS / 4, ITEMS * 3 / 4);
         let items: Vec<(Key, u32)> = (0..n)
             .map(|i| {
@@ -413,10 +413,7 @@ mod tests {
         assert_eq!(counted, map.len());
         let stored = map.len();
         drop(map);
-        assert_eq!(
-            drops.load(Ordering::SeqCst),
-            n as usize,
-            "{stored} keys were stored"
-        );
+        let dropped = *drops.lock().unwrap();
+        assert_eq!(dropped, n as usize, "{stored} keys were stored");
     }
 }
