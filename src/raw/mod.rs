@@ -8,8 +8,7 @@
 //! | [`sync`] | the only source of atomics, `UnsafeCell`, spinning, parking and per-thread counters; a std body and a loom body |
 //! | [`lock`] | `RawRwLock` (the shard lock) and `ReaderSlots` (its per-thread reader slots) |
 //! | [`shard`] | `Shards` (shards paired with their slots), lock guards, `TableMut`/`TablesMut`, element handles, per-shard iterators |
-//! | [`route`] | the one hash per operation, the shard index, `make_hasher`/`equivalent_key`, `insert_in`, `replay_into` (the parallel build's fill), `Router` (safe code) |
-//! | [`prefetch`] | `Prefetcher`: where a table's buckets are, learned from one insert, and the prefetch hint for a later one (one `unsafe` call, a hint that cannot fault) |
+//! | [`route`] | the one hash per operation, the shard index, `make_hasher`/`equivalent_key`, `insert_in`, `Router` (safe code) |
 //!
 //! # The safety argument
 //!
@@ -51,7 +50,6 @@
 #![allow(unsafe_code)]
 
 pub(crate) mod lock;
-pub(crate) mod prefetch;
 pub(crate) mod route;
 pub(crate) mod shard;
 pub(crate) mod sync;

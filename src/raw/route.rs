@@ -13,7 +13,6 @@ use core::hash::{BuildHasher, Hash};
 
 use equivalent::Equivalent;
 
-use crate::raw::prefetch::Prefetcher;
 use crate::raw::shard::Table;
 
 /// Mixes a user hash so that shard bits, hashbrown's control bits (top 7) and bucket bits (low)
@@ -69,42 +68,6 @@ pub(crate) fn insert_in<K: Eq, V>(
             e.insert((key, value));
             None
         }
-    }
-}
-
-/// How many items ahead of the one it inserts [`replay_into`] asks for the table lines of: far
-/// enough that the lines arrive before they are needed, near enough that they are still in the
-/// cache then. 8 and 16 measured best of 8-64 (10M distinct pairs: the fill 10-15% faster
-/// than with no prefetch; docs/benchmarks.md, "Dedup").
-const PREFETCH_AHEAD: usize = 16;
-
-/// Inserts stored `(hash, key, value)` items into `table` in order, as [`insert_in`] would one
-/// by one (a later item replaces an earlier one's value, the stored key stays), prefetching
-/// the table lines of the item [`PREFETCH_AHEAD`] places on while it inserts this one.
-pub(crate) fn replay_into<K: Eq, V>(
-    table: &mut Table<K, V>,
-    items: Vec<(u64, K, V)>,
-    rehash: impl Fn(&(K, V)) -> u64,
-) {
-    let mut prefetcher = Prefetcher::new();
-    let mut items = items.into_iter();
-    loop {
-        if let Some(&(later, _, _)) = items.as_slice().get(PREFETCH_AHEAD) {
-            prefetcher.prefetch(later);
-        }
-        let Some((hash, key, value)) = items.next() else {
-            break;
-        };
-        let entry = match table.entry(hash, equivalent_key(&key), &rehash) {
-            hashbrown::hash_table::Entry::Occupied(mut e) => {
-                e.get_mut().1 = value;
-                e
-            }
-            hashbrown::hash_table::Entry::Vacant(e) => e.insert((key, value)),
-        };
-        // After the insert, so that a table that grew is learned where it now is.
-        let (index, element) = (entry.bucket_index(), core::ptr::from_ref(entry.get()));
-        prefetcher.learn(entry.into_table().num_buckets(), index, element);
     }
 }
 

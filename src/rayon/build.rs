@@ -39,7 +39,7 @@ use rayon::iter::plumbing::{
 use rayon::iter::{FromParallelIterator, IntoParallelIterator, ParallelExtend, ParallelIterator};
 
 use crate::deadlock::Site;
-use crate::raw::route::{replay_into, Router};
+use crate::raw::route::{insert_in, Router};
 use crate::raw::shard::Table;
 use crate::{ShardedMap, ShardedSet};
 
@@ -353,7 +353,9 @@ pub(super) fn fill_reserved<K: Eq + Hash, V, S: BuildHasher>(
 ) {
     table.reserve(additional, router.rehasher());
     for bucket in buckets {
-        replay_into(table, bucket, router.rehasher());
+        for (hash, key, value) in bucket {
+            insert_in(table, hash, key, value, router.rehasher());
+        }
     }
 }
 
