@@ -33,9 +33,7 @@ use core::hash::{BuildHasher, Hash};
 use std::collections::LinkedList;
 
 use hashbrown::{hash_table, HashTable};
-use rayon::iter::plumbing::{
-    bridge_producer_consumer, Consumer, Folder, Producer, Reducer, UnindexedConsumer,
-};
+use rayon::iter::plumbing::{Consumer, Folder, Reducer, UnindexedConsumer};
 use rayon::iter::{FromParallelIterator, IntoParallelIterator, ParallelExtend, ParallelIterator};
 
 use crate::deadlock::Site;
@@ -67,7 +65,7 @@ pub(super) struct Incoming<K, V> {
 /// bucket. A window that caught fewer than one duplicate in eight closes for good: from then on
 /// items are appended to a bucket in arrival order, which costs no probe. Either way the buckets,
 /// replayed in order, leave each key with its last value, as replaying the items would.
-struct Local<K, V> {
+pub(super) struct Local<K, V> {
     /// Closed buckets, oldest first; in append mode the last one is open.
     buckets: Vec<Bucket<K, V>>,
     /// Every item's hash, duplicates included (the sketch counts each key once).
@@ -153,26 +151,23 @@ where
     S: BuildHasher + Sync,
     I: IntoParallelIterator<Item = (K, V)>,
 {
-    let partitioner = Partitioner::new::<K, V>(router, shards);
-    by_shard(shards, items.into_par_iter().drive_unindexed(partitioner))
+    partition_by(router, shards, |partitioner| {
+        items.into_par_iter().drive_unindexed(partitioner)
+    })
 }
 
-/// Phase 1 over the `len` items of one rayon producer (a prefix of an indexed input, for the
-/// chunked build), as [`partition`] does it over a whole parallel iterator.
-pub(super) fn partition_producer<K, V, S, P>(
-    router: Router<'_, S>,
+/// Phase 1, with the items driven through the [`Partitioner`] by `drive`: a whole parallel
+/// iterator ([`partition`]), or one prefix of an indexed input's producer (the chunked build,
+/// through `bridge_producer_consumer`).
+pub(super) fn partition_by<'r, K, V, S>(
+    router: Router<'r, S>,
     shards: usize,
-    len: usize,
-    producer: P,
+    drive: impl FnOnce(Partitioner<'r, S>) -> LinkedList<Vec<Local<K, V>>>,
 ) -> Vec<Incoming<K, V>>
 where
-    K: Eq + Hash + Send,
-    V: Send,
-    S: BuildHasher + Sync,
-    P: Producer<Item = (K, V)>,
+    K: Eq,
 {
-    let partitioner = Partitioner::new::<K, V>(router, shards);
-    by_shard(shards, bridge_producer_consumer(len, producer, partitioner))
+    by_shard(shards, drive(Partitioner::new::<K, V>(router, shards)))
 }
 
 /// The leaves' results, worker-major, turned shard-major: moves buckets, not items.
@@ -195,7 +190,7 @@ fn by_shard<K: Eq, V>(shards: usize, parts: LinkedList<Vec<Local<K, V>>>) -> Vec
 /// items and folds it into one set of [`Local`]s in a plain loop (so the per-item work inlines,
 /// which a `fold` closure called per item did not: 119 instructions per item by callgrind);
 /// the leaves' results are concatenated in order.
-struct Partitioner<'r, S> {
+pub(super) struct Partitioner<'r, S> {
     router: Router<'r, S>,
     shards: usize,
     window: usize,
@@ -220,7 +215,7 @@ impl<S> Clone for Partitioner<'_, S> {
 impl<S> Copy for Partitioner<'_, S> {}
 
 /// One leaf's state: its `Local` per shard.
-struct Leaf<'r, K, V, S> {
+pub(super) struct Leaf<'r, K, V, S> {
     partitioner: Partitioner<'r, S>,
     locals: Vec<Local<K, V>>,
     /// About how many items of this leaf one shard gets: the leaf's items (as far as its
@@ -229,7 +224,7 @@ struct Leaf<'r, K, V, S> {
 }
 
 /// Concatenates the leaves' results, left before right: iteration order.
-struct InOrder;
+pub(super) struct InOrder;
 
 impl<T> Reducer<LinkedList<T>> for InOrder {
     fn reduce(self, mut left: LinkedList<T>, mut right: LinkedList<T>) -> LinkedList<T> {

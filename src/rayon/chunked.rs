@@ -27,13 +27,13 @@
 
 use core::hash::{BuildHasher, Hash};
 
-use rayon::iter::plumbing::{Folder, Producer, ProducerCallback};
+use rayon::iter::plumbing::{bridge_producer_consumer, Folder, Producer, ProducerCallback};
 use rayon::iter::{IndexedParallelIterator, IntoParallelIterator, ParallelIterator};
 
 use crate::deadlock::Site;
 use crate::{ShardedMap, ShardedSet};
 
-use super::build::{fill_reserved, partition_producer, Incoming};
+use super::build::{fill_reserved, partition_by, Incoming};
 use super::sketch::Sketch;
 
 /// Bytes of items (each with its 8-byte hash) a chunk holds at least: large enough that a
@@ -192,7 +192,9 @@ where
                 inner: chunk,
                 min_len: take / (LEAVES_PER_THREAD * rayon::current_num_threads()),
             };
-            let incoming = partition_producer(map.router(), shards, take, leaves);
+            let incoming = partition_by(map.router(), shards, |partitioner| {
+                bridge_producer_consumer(take, leaves, partitioner)
+            });
             fill_chunk(map, incoming, &mut seen);
             rest = tail;
             len -= take;
