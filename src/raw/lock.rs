@@ -820,12 +820,20 @@ impl RawRwLock {
     pub unsafe fn lock_exclusive(&self, slots: Slots<'_>) {
         // The word of a shard that only writers touched since the last write is 0: one CAS, as
         // in a lock without slots. Anything else (ticks, BIAS, holders) takes the cold path.
-        if self
-            .state
-            .compare_exchange(0, WRITER, Ordering::SeqCst, Ordering::Relaxed)
-            .is_err()
+        if let Err(state) =
+            self.state
+                .compare_exchange(0, WRITER, Ordering::SeqCst, Ordering::Relaxed)
         {
-            self.lock_exclusive_slow(slots);
+            // Word-path reads since the last write leave ticks only: take the lock from
+            // that value (clearing them, as the slow path would) without the call.
+            if state & !TICKS != 0
+                || self
+                    .state
+                    .compare_exchange(state, WRITER, Ordering::SeqCst, Ordering::Relaxed)
+                    .is_err()
+            {
+                self.lock_exclusive_slow(slots);
+            }
         }
     }
 
