@@ -819,13 +819,14 @@ impl RawRwLock {
     #[inline]
     pub unsafe fn lock_exclusive(&self, slots: Slots<'_>) {
         // The word of a shard that only writers touched since the last write is 0: one CAS, as
-        // in a lock without slots. Anything else (ticks, BIAS, holders) takes the cold path.
+        // in a lock without slots. Word-path reads since the last write leave tick bits alone:
+        // a second CAS from the value the first one returned takes the lock and clears them,
+        // as the slow path would, without its call (no extra load: the line is already this
+        // core's). Anything else (BIAS, holders, a lost race) takes the cold path.
         if let Err(state) =
             self.state
                 .compare_exchange(0, WRITER, Ordering::SeqCst, Ordering::Relaxed)
         {
-            // Word-path reads since the last write leave ticks only: take the lock from
-            // that value (clearing them, as the slow path would) without the call.
             if state & !TICKS != 0
                 || self
                     .state
