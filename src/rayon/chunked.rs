@@ -5,7 +5,7 @@
 //! deduplicate once more between its two phases: a build over 200M distinct-heavy pairs peaks
 //! at about 2.6x the finished map above its input. This build runs the same two phases on one
 //! *prefix* of the input at a time, so only one chunk's items wait between them, and the next
-//! chunk's buckets reuse the memory the last one freed:
+//! chunk's buckets can reuse the memory the last one freed:
 //!
 //! 1. Split the input's producer at the chunk length: the chunk is a prefix of what is left.
 //! 2. Partition the chunk (hash once, bucket by shard, deduplicate in windows, sketch).
@@ -13,11 +13,12 @@
 //!    is reserved for the new keys the chunk brings: the shard's sketch over every chunk so
 //!    far estimates the build's distinct keys, less the keys already in the table.
 //!
-//! A chunk holds at least [`MIN_CHUNK_BYTES`] (16 MiB) of items (with their hashes), and at most a third
-//! of the bytes the map's tables hold when it starts, whichever is more. So on a large build
-//! the chunks grow with the map, a chunk's items never weigh more than a third of the map
-//! (plus the floor), and the peak stays near the input plus 1.5x the finished map (the table
-//! that is growing is held twice while it rehashes).
+//! A chunk holds [`MIN_CHUNK_BYTES`] (16 MiB) of items (with their hashes) or a third of the
+//! bytes the map's tables hold when it starts, whichever is more. So on a large build the
+//! chunks grow with the map, a chunk's items weigh at most a third of the map (or the floor),
+//! and the peak stays near the input plus 1.5x the finished map (a table that grows is held
+//! twice while it rehashes). Rayon splits a chunk into about [`LEAVES_PER_THREAD`] leaves per
+//! thread at most.
 //!
 //! Chunks must be prefixes, so that a later chunk's items replace an earlier one's and the
 //! last item in iteration order wins: that needs an indexed input (`IndexedParallelIterator`),
@@ -40,8 +41,7 @@ use super::sketch::Sketch;
 /// chunk's fixed costs (rayon's split, every leaf's per-shard state, two rounds of waking the
 /// pool, one lock per shard) stay small (10M pairs over 1,000 keys: 35 ms against 39 ms with
 /// 8 MiB, 29 ms for one `collect`), small enough to be a fraction of any map worth chunking
-/// for. Under Miri, small,
-/// so that the suite's small builds run in several chunks.
+/// for. Under Miri, small, so that the suite's small builds run in several chunks.
 pub(super) const MIN_CHUNK_BYTES: usize = if cfg!(miri) { 2 << 10 } else { 16 << 20 };
 
 /// Leaves (runs of items one worker partitions in a plain loop) each thread gets per chunk,
@@ -273,7 +273,8 @@ fn fill_chunk<K, V, S>(
         seen.merge(&sketch);
         let mut table = shard.write(Site::new("par_extend_chunked"));
         // The build's distinct keys so far, less those already in: the keys this chunk adds
-        // (an estimate; keys the map held before the build make it low, never high).
+        // (an estimate, within the sketch's few percent; keys the map held before the build
+        // make it low).
         let additional = seen
             .estimate()
             .saturating_sub(table.len())
