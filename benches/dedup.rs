@@ -13,9 +13,9 @@
 //! Builds: the sequential map; on a rayon pool of `--threads` workers `par_sort_unstable` +
 //! `dedup` (the forum's best answer, sorting in place a copy made outside the timing, as a
 //! program that owns its input would), fold + reduce into std `HashMap`s, this crate's
-//! partitioned `collect`, `&map` `par_extend` and `par_extend_chunked` (bounded memory); and `--threads` plain threads each inserting
-//! its part one by one into one shared map: ours, DashMap, scc, papaya, `RwLock<HashMap>`.
-//! No build is presized. Every build must give the same pairs as the first one run, or the
+//! partitioned `collect`, `&map` `par_extend` and `par_extend_chunked` (bounded memory); and
+//! `--threads` plain threads each inserting its part one by one into one shared map: ours,
+//! DashMap, scc, papaya, `RwLock<HashMap>`. No build is presized. Every build must give the same pairs as the first one run, or the
 //! bench stops with a message naming it.
 //!
 //! Each repetition runs every build once in a freshly shuffled order. A row reports the median

@@ -3,9 +3,8 @@
 //! `dedup` (the forum's best answer), fold + reduce into `HashMap`s, and this crate's
 //! partitioned parallel build, as one `collect` and as `par_extend_chunked` (bounded memory:
 //! it builds one prefix of the input at a time, so only one chunk's items wait between the
-//! build's phases); and threads
-//! inserting one by one into one shared `ShardedMap`. Each result is checked against the
-//! sequential one.
+//! build's phases); and threads inserting one by one into one shared `ShardedMap`. Each result
+//! is checked against the sequential one.
 //!
 //! ```sh
 //! cargo run --release --features rayon --example dedup          # 10M pairs, ~4.3M distinct keys
@@ -363,7 +362,7 @@ fn parallel_builds(
     drop(map);
 
     // Bounded memory: the same build, one prefix of the input at a time, so that only one
-    // chunk's items wait between the build's two phases (and the next chunk reuses that
+    // chunk's items wait between the build's two phases (and the next chunk can reuse that
     // memory). The tables grow from chunk to chunk instead of being sized once.
     let (map, run) = measure("ShardedMap rayon par_extend_chunked", || {
         let map = ShardedMap::new();

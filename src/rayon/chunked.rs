@@ -42,7 +42,7 @@ use super::sketch::Sketch;
 /// pool, one lock per shard) stay small (10M pairs over 1,000 keys: 35 ms against 39 ms with
 /// 8 MiB, 29 ms for one `collect`), small enough to be a fraction of any map worth chunking
 /// for. Under Miri, small, so that the suite's small builds run in several chunks.
-pub(super) const MIN_CHUNK_BYTES: usize = if cfg!(miri) { 2 << 10 } else { 16 << 20 };
+const MIN_CHUNK_BYTES: usize = if cfg!(miri) { 2 << 10 } else { 16 << 20 };
 
 /// Leaves (runs of items one worker partitions in a plain loop) each thread gets per chunk,
 /// about: enough to balance the work, few enough that a leaf's per-shard state (its windows
@@ -144,7 +144,7 @@ where
 
 /// The chunked build, with the floor of a chunk's bytes as a parameter (the unit tests lower
 /// it to run small builds in many chunks).
-pub(super) fn extend_in_chunks<K, V, S, I>(map: &ShardedMap<K, V, S>, items: I, min_bytes: usize)
+fn extend_in_chunks<K, V, S, I>(map: &ShardedMap<K, V, S>, items: I, min_bytes: usize)
 where
     K: Eq + Hash + Send + Sync,
     V: Send + Sync,
