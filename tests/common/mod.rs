@@ -216,6 +216,9 @@ where
                 "shard {shard} is still locked"
             );
             free[shard] = true;
+            if free.iter().all(|&f| f) {
+                break;
+            }
         }
     }
     let keys: Vec<K> = map.iter().map(|r| r.key().clone()).collect();
