@@ -11,7 +11,8 @@
 //! - [`locking`] is one table of what every call locks and what a thread holding a guard may
 //!   still call; every method's **Locking** line links to it.
 //! - Optional features: `rayon` (the partitioned parallel build, `collect` and `par_extend`,
-//!   `par_extend_chunked` for bounded memory, and parallel iterators, in module
+//!   `par_extend_chunked` for bounded memory, `par_reserve_for_keys` to presize from the keys
+//!   to come, and parallel iterators, in module
 //!   `sharded_map::rayon` when built with it), `serde`
 //!   (`Serialize`/`Deserialize`, guards included), `metrics` (per-shard counters:
 //!   `ShardedMap::shard_metrics`), `deadlock-check` (the deadlock check below, in release builds

@@ -80,8 +80,11 @@ where
     /// where this build sees one chunk at a time, so the tables grow (and rehash) from chunk
     /// to chunk, which costs about a sixth more time on inputs of many distinct keys. A map
     /// made [`with_capacity`](ShardedMap::with_capacity) for about the distinct keys expected
-    /// does not grow. Use this method when the input is large next to free memory; for inputs
-    /// that fit twice, `par_extend` needs no indexed input.
+    /// does not grow; when that count is not known,
+    /// [`par_reserve_for_keys`](ShardedMap::par_reserve_for_keys) estimates it in one pass
+    /// over the keys (one hash each) and reserves for it. Use this method when the input is
+    /// large next to free memory; for inputs that fit twice, `par_extend` needs no indexed
+    /// input.
     ///
     /// Any iterator that knows its length and can be split at a position is indexed: a `Vec`,
     /// a slice or a range, and `map`, `copied`, `zip`, `enumerate` over them (not `filter` or

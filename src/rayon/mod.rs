@@ -29,5 +29,6 @@ mod build;
 mod chunked;
 pub mod map;
 pub mod read_only;
+mod reserve;
 pub mod set;
 mod sketch;
