@@ -15,8 +15,8 @@
 //! program that owns its input would), fold + reduce into std `HashMap`s, this crate's
 //! partitioned `collect`, `&map` `par_extend` and `par_extend_chunked` (bounded memory); and
 //! `--threads` plain threads each inserting its part one by one into one shared map: ours,
-//! DashMap, scc, papaya, `RwLock<HashMap>`. No build is presized. Every build must give the same pairs as the first one run, or the
-//! bench stops with a message naming it.
+//! DashMap, scc, papaya, `RwLock<HashMap>`. No build is presized. Every build must give the
+//! same pairs as the first one run, or the bench stops with a message naming it.
 //!
 //! Each repetition runs every build once in a freshly shuffled order. A row reports the median
 //! time with min..max, and its speed-up over the sequential map and over sorting as the median

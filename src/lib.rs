@@ -12,8 +12,7 @@
 //!   still call; every method's **Locking** line links to it.
 //! - Optional features: `rayon` (the partitioned parallel build, `collect` and `par_extend`,
 //!   `par_extend_chunked` for bounded memory, `par_reserve_for_keys` to presize from the keys
-//!   to come, and parallel iterators, in module
-//!   `sharded_map::rayon` when built with it), `serde`
+//!   to come, and parallel iterators, in module `sharded_map::rayon` when built with it), `serde`
 //!   (`Serialize`/`Deserialize`, guards included), `metrics` (per-shard counters:
 //!   `ShardedMap::shard_metrics`), `deadlock-check` (the deadlock check below, in release builds
 //!   too), and DashMap's `raw-api` (one shard at a time under its lock: `ShardedMap::shards`),

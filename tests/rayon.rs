@@ -27,10 +27,15 @@ fn pool() -> rayon::ThreadPool {
         .expect("build a rayon pool")
 }
 
-/// `(i % keys, i)`: every key occurs many times, each time with a different value, so any
-/// reordering of the items shows up as a wrong value.
+/// `(i % keys, i)` for `i` in `0..ITEMS`: every key occurs many times, each time with a
+/// different value, so any reordering of the items shows up as a wrong value.
 fn items(keys: u32) -> Vec<(u32, u32)> {
-    (0..ITEMS).map(|i| (i % keys, i)).collect()
+    pairs(ITEMS, keys)
+}
+
+/// `(i % keys, i)` for `i` in `0..n`.
+fn pairs(n: u32, keys: u32) -> Vec<(u32, u32)> {
+    (0..n).map(|i| (i % keys, i)).collect()
 }
 
 fn sequential(items: &[(u32, u32)]) -> HashMap<u32, u32> {
@@ -373,7 +378,7 @@ fn par_reserve_for_keys_sizes_the_tables_so_inserting_the_keys_does_not_grow_the
     // Under Miri fewer items than ITEMS: each step of this test takes seconds there.
     let n = if cfg!(miri) { 128 } else { ITEMS };
     let keys = n / 4;
-    let items: Vec<(u32, u32)> = (0..n).map(|i| (i % keys, i)).collect();
+    let items = pairs(n, keys);
     let map = ShardedMap::new();
     let pool = pool();
     pool.install(|| map.par_reserve_for_keys(items.par_iter().map(|(k, _)| k)));

@@ -394,10 +394,10 @@ where
 /// Extends the map in parallel through a shared reference: each shard is locked exclusively
 /// once, for the whole of its fill, by one worker.
 ///
-/// [Locking](crate::locking): takes every shard that receives items exclusively, one worker per shard, for the
-/// whole of that shard's fill (other threads' reads of that shard wait meanwhile; hashing and
-/// bucketing happen before, without locks); blocks while another thread holds a guard on such
-/// a shard; deadlocks if the calling thread holds any guard on this map.
+/// [Locking](crate::locking): takes every shard that receives items exclusively, one worker
+/// per shard, for the whole of that shard's fill (other threads' reads of that shard wait
+/// meanwhile; hashing and bucketing happen before, without locks); blocks while another thread
+/// holds a guard on such a shard; deadlocks if the calling thread holds any guard on this map.
 ///
 /// ```
 /// use rayon::prelude::*;
@@ -473,8 +473,8 @@ where
 
 /// Extends the set in parallel through a shared reference, as the map does.
 ///
-/// [Locking](crate::locking): as for `&ShardedMap`: each shard that receives keys is locked exclusively once;
-/// deadlocks if the calling thread holds any guard on this set.
+/// [Locking](crate::locking): as for `&ShardedMap`: each shard that receives keys is locked
+/// exclusively once; deadlocks if the calling thread holds any guard on this set.
 ///
 /// ```
 /// use rayon::prelude::*;

@@ -185,7 +185,7 @@ where
         } = self;
         let shards = map.shard_amount();
         // Each shard's sketch over every chunk so far: the build's distinct keys there.
-        let mut seen: Vec<Sketch> = (0..shards).map(|_| Sketch::for_shards(shards)).collect();
+        let mut seen = Sketch::per_shard(shards);
         let mut rest = producer;
         while len > 0 {
             let take = chunk_len::<K, V>(table_bytes(map), min_bytes).min(len);

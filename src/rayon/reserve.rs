@@ -67,10 +67,10 @@ where
     {
         let router = self.router();
         let shards = self.shard_amount();
-        let fresh = || (0..shards).map(|_| Sketch::for_shards(shards)).collect();
-        let sketches: Vec<Sketch> = keys
+        let fresh = || Sketch::per_shard(shards);
+        let sketches = keys
             .into_par_iter()
-            .fold(fresh, |mut sketches: Vec<Sketch>, key| {
+            .fold(fresh, |mut sketches, key| {
                 let (hash, shard) = router.locate(key.borrow());
                 sketches[shard].add(hash);
                 sketches

@@ -39,6 +39,17 @@ impl Sketch {
         }
     }
 
+    /// One empty sketch per shard of a map of `shards` shards.
+    pub(super) fn per_shard(shards: usize) -> Vec<Self> {
+        (0..shards).map(|_| Self::for_shards(shards)).collect()
+    }
+
+    /// The estimate's relative standard error: 1.04 / sqrt(registers), 3.25% with 1,024
+    /// registers, 13% with 64.
+    pub(super) fn standard_error(&self) -> f64 {
+        1.04 / f64::from(1u32 << self.index_bits).sqrt()
+    }
+
     /// Counts `hash`.
     #[inline]
     pub(super) fn add(&mut self, hash: u64) {
@@ -73,16 +84,14 @@ impl Sketch {
     }
 
     /// A count the true number of distinct hashes seldom exceeds: the estimate plus two
-    /// standard errors (1.04 / sqrt(registers) of it: 6.5% with 1,024 registers, 26% with 64)
-    /// plus 4, which covers the rounding and chance collisions of small counts. 0 for an empty
-    /// sketch.
+    /// [standard errors](Self::standard_error) of it, plus 4, which covers the rounding and
+    /// chance collisions of small counts. 0 for an empty sketch.
     pub(super) fn upper_estimate(&self) -> usize {
         let estimate = self.estimate();
         if estimate == 0 {
             return 0;
         }
-        let error = 1.04 / (self.registers.len() as f64).sqrt();
-        estimate + (2.0 * error * estimate as f64).ceil() as usize + 4
+        estimate + (2.0 * self.standard_error() * estimate as f64).ceil() as usize + 4
     }
 
     /// The estimated number of distinct hashes counted (0 for an empty sketch).
@@ -166,10 +175,9 @@ mod tests {
                 }
                 let upper = sketch.upper_estimate() as f64;
                 // At least the count, and above it by at most five standard errors and the 4.
-                let error = 1.04 / f64::from(1u32 << sketch.index_bits).sqrt();
                 let n = n as f64;
                 assert!(
-                    upper >= n && upper <= n * (1.0 + 5.0 * error) + 5.0,
+                    upper >= n && upper <= n * (1.0 + 5.0 * sketch.standard_error()) + 5.0,
                     "{n} hashes, {shards} shards: upper estimate {upper}"
                 );
             }
