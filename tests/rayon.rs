@@ -80,8 +80,8 @@ fn collect_sizes_tables_for_the_distinct_keys_not_the_items() {
 }
 
 /// Keys drawn at random from a small space, with large values (so a worker's dedup window is
-/// small: a few hundred items per shard): more keys per shard than a window holds, yet
-/// duplicates often enough that windows keep closing into buckets that must replay in order.
+/// small: under 2,000 items): more keys than a window holds, yet duplicates often enough that
+/// windows keep closing into buckets that must replay in order.
 #[test]
 fn collect_with_windows_that_fill_and_close() {
     let space = if cfg!(miri) { 40 } else { 2_000 };

@@ -99,8 +99,20 @@ impl<'a, S: BuildHasher> Router<'a, S> {
     /// `key`'s hash (the map's one hash per operation) and its shard index.
     #[inline]
     pub(crate) fn locate<K: ?Sized + Hash>(&self, key: &K) -> (u64, usize) {
-        let hash = hash_key(self.hasher, key);
-        (hash, shard_index(hash, self.shift))
+        let hash = self.hash(key);
+        (hash, self.shard_of(hash))
+    }
+
+    /// `key`'s hash alone (its shard follows from it: [`shard_of`](Self::shard_of)).
+    #[inline]
+    pub(crate) fn hash<K: ?Sized + Hash>(&self, key: &K) -> u64 {
+        hash_key(self.hasher, key)
+    }
+
+    /// The shard of a hash from [`hash`](Self::hash) or [`locate`](Self::locate).
+    #[inline]
+    pub(crate) fn shard_of(&self, hash: u64) -> usize {
+        shard_index(hash, self.shift)
     }
 
     /// The hash of a stored pair, for hashbrown when a table grows ([`make_hasher`]'s closure).

@@ -7,10 +7,10 @@
 //!
 //! 1. **Partition.** Rayon splits the items among its workers; each worker hashes each item once
 //!    and keeps `(hash, key, value)` in its own buckets for the item's shard. Duplicates are
-//!    dropped on the spot while that pays (a small cache-resident window per shard keeps the
-//!    last item per key), so input with few distinct keys shrinks before it is stored.
-//!    Each worker also counts each shard's distinct keys in a small sketch (HyperLogLog,
-//!    [`Sketch`]).
+//!    dropped on the spot while that pays (one small cache-resident window per worker keeps the
+//!    last item per key, whatever its shard), so input with few distinct keys shrinks before it
+//!    is stored. Each worker also counts each shard's distinct keys in a small sketch
+//!    (HyperLogLog, [`Sketch`]).
 //! 2. **Fill.** Each shard is filled by one worker, from every worker's bucket for that shard in
 //!    iteration order, reusing the hashes. The worker first sizes the shard's table for the
 //!    sketch's estimate, so the table does not grow (and rehash) during the fill. Through
@@ -47,8 +47,8 @@ use super::sketch::Sketch;
 /// are in the order they came (see [`Local`]).
 pub(super) type Bucket<K, V> = Vec<(u64, K, V)>;
 
-/// Bytes of window tables one worker keeps, over all shards: about a quarter of a typical L2, so
-/// probing a window stays a cache hit.
+/// Bytes of the window table one worker keeps (one for all shards): about a quarter of a
+/// typical L2, so probing it stays a cache hit.
 const WINDOW_BYTES: usize = 256 << 10;
 
 /// Everything the workers gathered for one shard: their buckets in iteration order, and the
@@ -58,22 +58,14 @@ pub(super) struct Incoming<K, V> {
     pub(super) sketch: Sketch,
 }
 
-/// One worker's items for one shard.
-///
-/// Duplicate-heavy input (the dedup workload: many pairs, few keys) is deduplicated on the spot
-/// in a small *window* table that holds the last item per key; a full window is closed into a
-/// bucket. A window that caught fewer than one duplicate in eight closes for good: from then on
-/// items are appended to a bucket in arrival order, which costs no probe. Either way the buckets,
-/// replayed in order, leave each key with its last value, as replaying the items would.
+/// One worker's items for one shard: its buckets, and the sketch of the shard's distinct keys.
+/// Replayed in order, the buckets leave each key with its last value, as replaying the items
+/// would (see [`Leaf`]).
 pub(super) struct Local<K, V> {
     /// Closed buckets, oldest first; in append mode the last one is open.
     buckets: Vec<Bucket<K, V>>,
-    /// Every item's hash, duplicates included (the sketch counts each key once).
+    /// The shard's keys, each counted at least once (a key counted again changes nothing).
     sketch: Sketch,
-    window: HashTable<(u64, K, V)>,
-    /// Items that went into the current window.
-    seen: usize,
-    append: bool,
 }
 
 impl<K: Eq, V> Local<K, V> {
@@ -81,61 +73,11 @@ impl<K: Eq, V> Local<K, V> {
         Self {
             buckets: Vec::new(),
             sketch: Sketch::for_shards(shards),
-            window: HashTable::new(),
-            seen: 0,
-            append: false,
         }
-    }
-
-    /// Adds one item. `window`: the most keys a window holds; `expected`: about how many items
-    /// this worker will bring the shard in all (what an append bucket is allocated for).
-    #[inline]
-    fn add(&mut self, hash: u64, key: K, value: V, window: usize, expected: usize) {
-        self.sketch.add(hash);
-        if self.append {
-            if let Some(bucket) = self.buckets.last_mut() {
-                bucket.push((hash, key, value));
-            }
-            return;
-        }
-        self.seen += 1;
-        match self
-            .window
-            .entry(hash, |(_, k, _)| *k == key, |&(h, _, _)| h)
-        {
-            // The stored key stays, the value is replaced: what `insert` does.
-            hash_table::Entry::Occupied(mut e) => e.get_mut().2 = value,
-            hash_table::Entry::Vacant(e) => {
-                e.insert((hash, key, value));
-                if self.window.len() >= window {
-                    self.close(expected);
-                }
-            }
-        }
-    }
-
-    /// Closes the window into a bucket; switches to append mode if it did not pay. The append
-    /// bucket is allocated once for the `expected` items (less those already seen), so it
-    /// does not grow by doubling: each doubling copies the bucket and touches fresh pages (a
-    /// capacity never written to costs no page).
-    fn close(&mut self, expected: usize) {
-        let distinct = self.window.len();
-        self.buckets.push(self.window.drain().collect());
-        if distinct * 8 > self.seen * 7 {
-            self.append = true;
-            self.window = HashTable::new();
-            let stored: usize = self.buckets.iter().map(Vec::len).sum();
-            self.buckets
-                .push(Vec::with_capacity(expected.saturating_sub(stored)));
-        }
-        self.seen = 0;
     }
 
     /// Adds this worker's buckets and sketch for the shard to `into`.
-    fn finish(mut self, into: &mut Incoming<K, V>) {
-        if !self.window.is_empty() {
-            self.close(0);
-        }
+    fn finish(self, into: &mut Incoming<K, V>) {
         into.buckets
             .extend(self.buckets.into_iter().filter(|b| !b.is_empty()));
         into.sketch.merge(&self.sketch);
@@ -193,6 +135,7 @@ fn by_shard<K: Eq, V>(shards: usize, parts: LinkedList<Vec<Local<K, V>>>) -> Vec
 pub(super) struct Partitioner<'r, S> {
     router: Router<'r, S>,
     shards: usize,
+    /// The most keys a leaf's window holds before it closes.
     window: usize,
 }
 
@@ -201,7 +144,7 @@ impl<'r, S> Partitioner<'r, S> {
         Self {
             router,
             shards,
-            window: (WINDOW_BYTES / shards / size_of::<(u64, K, V)>()).max(16),
+            window: (WINDOW_BYTES / size_of::<(u64, K, V)>()).max(16),
         }
     }
 }
@@ -214,10 +157,24 @@ impl<S> Clone for Partitioner<'_, S> {
 
 impl<S> Copy for Partitioner<'_, S> {}
 
-/// One leaf's state: its `Local` per shard.
+/// One leaf's state: its `Local` per shard, and one dedup window over all shards.
+///
+/// Duplicate-heavy input (the dedup workload: many pairs, few keys) is deduplicated on the spot
+/// in a small *window* table that holds the last item per key, whatever its shard; a full
+/// window is closed into one bucket per shard. A window that caught fewer than one duplicate in
+/// eight closes for good: from then on items are appended to their shard's bucket in arrival
+/// order, which costs no probe. (The shards see the same mix of keys, since the shard comes
+/// from the hash, so one window decides for all of them.) Either way each shard's buckets,
+/// replayed in order, leave each key with its last value, as replaying the items would: a
+/// window holds each key once, and its buckets come after those of earlier windows.
 pub(super) struct Leaf<'r, K, V, S> {
     partitioner: Partitioner<'r, S>,
     locals: Vec<Local<K, V>>,
+    window: HashTable<(u64, K, V)>,
+    /// Items that went into the current window.
+    seen: usize,
+    /// The window did not pay: items go straight to their shard's open bucket.
+    append: bool,
     /// About how many items of this leaf one shard gets: the leaf's items (as far as its
     /// iterator tells) over the shards, plus an eighth for the spread between shards.
     expected: usize,
@@ -251,6 +208,9 @@ where
         Leaf {
             partitioner: self,
             locals: (0..self.shards).map(|_| Local::new(self.shards)).collect(),
+            window: HashTable::new(),
+            seen: 0,
+            append: false,
             expected: 0,
         }
     }
@@ -276,11 +236,73 @@ where
 }
 
 impl<K: Eq + Hash, V, S: BuildHasher> Leaf<'_, K, V, S> {
+    /// Adds one item: to the window, or in append mode to its shard's open bucket.
     #[inline]
     fn add(&mut self, key: K, value: V) {
-        let Partitioner { router, window, .. } = self.partitioner;
-        let (hash, shard) = router.locate(&key);
-        self.locals[shard].add(hash, key, value, window, self.expected);
+        let router = self.partitioner.router;
+        if self.append {
+            let (hash, shard) = router.locate(&key);
+            let local = &mut self.locals[shard];
+            local.sketch.add(hash);
+            if let Some(bucket) = local.buckets.last_mut() {
+                bucket.push((hash, key, value));
+            }
+            return;
+        }
+        let hash = router.hash(&key);
+        self.seen += 1;
+        match self
+            .window
+            .entry(hash, |(_, k, _)| *k == key, |&(h, _, _)| h)
+        {
+            // The stored key stays, the value is replaced: what `insert` does.
+            hash_table::Entry::Occupied(mut e) => e.get_mut().2 = value,
+            hash_table::Entry::Vacant(e) => {
+                e.insert((hash, key, value));
+                let distinct = self.window.len();
+                if distinct >= self.partitioner.window {
+                    self.close_window();
+                    self.choose_mode(distinct);
+                }
+            }
+        }
+    }
+
+    /// Closes the window into one new bucket per shard (each key of the window once, so the
+    /// order inside a bucket does not matter), counting each key in its shard's sketch.
+    fn close_window(&mut self) {
+        let per_shard = self.window.len() / self.locals.len();
+        for local in &mut self.locals {
+            local
+                .buckets
+                .push(Vec::with_capacity(per_shard + per_shard / 4));
+        }
+        let router = self.partitioner.router;
+        for (hash, key, value) in self.window.drain() {
+            let local = &mut self.locals[router.shard_of(hash)];
+            local.sketch.add(hash);
+            if let Some(bucket) = local.buckets.last_mut() {
+                bucket.push((hash, key, value));
+            }
+        }
+    }
+
+    /// After a window closed: if it caught fewer than one duplicate in eight, switches to
+    /// append mode, with each shard's append bucket allocated once for the items it is still
+    /// expected to get, so that it does not grow by doubling (each doubling copies the bucket
+    /// and touches fresh pages; a capacity never written to costs no page).
+    fn choose_mode(&mut self, distinct: usize) {
+        if distinct * 8 > self.seen * 7 {
+            self.append = true;
+            self.window = HashTable::new();
+            for local in &mut self.locals {
+                let stored: usize = local.buckets.iter().map(Vec::len).sum();
+                local
+                    .buckets
+                    .push(Vec::with_capacity(self.expected.saturating_sub(stored)));
+            }
+        }
+        self.seen = 0;
     }
 }
 
@@ -302,7 +324,10 @@ impl<K: Eq + Hash, V, S: BuildHasher> Folder<(K, V)> for Leaf<'_, K, V, S> {
         self
     }
 
-    fn complete(self) -> Self::Result {
+    fn complete(mut self) -> Self::Result {
+        if !self.window.is_empty() {
+            self.close_window();
+        }
         let mut list = LinkedList::new();
         list.push_back(self.locals);
         list
@@ -514,28 +539,82 @@ where
 
 #[cfg(test)]
 mod tests {
-    use super::Local;
+    use std::collections::hash_map::DefaultHasher;
+    use std::hash::BuildHasherDefault;
 
-    /// Distinct items close the first window and switch the shard to appends; the append
-    /// bucket then holds every further expected item without reallocating, and nothing is lost.
+    use rayon::iter::plumbing::Consumer;
+
+    use super::Partitioner;
+    use crate::ShardedMap;
+
+    /// Distinct keys close the first window into every shard's buckets and switch the leaf to
+    /// appends; each shard's append bucket then holds every further item without reallocating,
+    /// and nothing is lost or counted twice.
     #[test]
-    fn an_append_bucket_is_allocated_once_for_the_expected_items() {
-        let (window, expected) = (16, 1000);
-        let mut local: Local<u32, u32> = Local::new(8);
+    fn distinct_keys_close_the_window_and_each_shard_appends_into_one_allocation() {
+        let map: ShardedMap<u32, u32, BuildHasherDefault<DefaultHasher>> =
+            ShardedMap::with_hasher_and_shard_amount(BuildHasherDefault::default(), 8);
+        let (window, expected, total) = (16, 1000, 600);
+        let partitioner = Partitioner {
+            window,
+            ..Partitioner::new::<u32, u32>(map.router(), map.shard_amount())
+        };
+        let mut leaf = Consumer::<(u32, u32)>::into_folder(partitioner);
+        leaf.expected = expected;
         for i in 0..window as u32 {
-            local.add(u64::from(i) << 20, i, i, window, expected);
+            leaf.add(i, i);
         }
-        assert!(local.append, "a window of distinct keys did not pay");
-        let bucket = local.buckets.last().expect("the append bucket");
-        assert!(bucket.capacity() >= expected - window);
-        let start = bucket.as_ptr();
-        for i in window as u32..expected as u32 {
-            local.add(u64::from(i) << 20, i, i, window, expected);
+        assert!(leaf.append, "a window of distinct keys did not pay");
+        assert!(leaf.window.is_empty());
+        let starts: Vec<_> = leaf
+            .locals
+            .iter()
+            .map(|local| {
+                let bucket = local.buckets.last().expect("an append bucket per shard");
+                assert!(bucket.capacity() >= expected - window);
+                bucket.as_ptr()
+            })
+            .collect();
+        for i in window as u32..total {
+            leaf.add(i, i);
         }
-        let bucket = local.buckets.last().expect("the append bucket");
-        assert_eq!(bucket.as_ptr(), start, "the append bucket grew");
-        let mut keys: Vec<u32> = local.buckets.iter().flatten().map(|&(_, k, _)| k).collect();
+        let mut keys = Vec::new();
+        for (local, start) in leaf.locals.iter().zip(starts) {
+            let bucket = local.buckets.last().expect("the append bucket");
+            assert_eq!(bucket.as_ptr(), start, "an append bucket grew");
+            keys.extend(local.buckets.iter().flatten().map(|&(_, k, v)| {
+                assert_eq!(k, v);
+                k
+            }));
+        }
         keys.sort_unstable();
-        assert_eq!(keys, (0..expected as u32).collect::<Vec<_>>());
+        assert_eq!(keys, (0..total).collect::<Vec<_>>());
+    }
+
+    /// A window that catches duplicates stays open: the leaf keeps only the last value per key,
+    /// and a window closed at the end goes to each key's own shard.
+    #[test]
+    fn duplicate_keys_stay_in_the_window_and_keep_their_last_value() {
+        let map: ShardedMap<u32, u32, BuildHasherDefault<DefaultHasher>> =
+            ShardedMap::with_hasher_and_shard_amount(BuildHasherDefault::default(), 4);
+        let router = map.router();
+        let mut leaf = Consumer::<(u32, u32)>::into_folder(Partitioner::new::<u32, u32>(router, 4));
+        for i in 0..1000u32 {
+            leaf.add(i % 10, i);
+        }
+        assert!(!leaf.append);
+        assert_eq!(leaf.window.len(), 10);
+        let locals = rayon::iter::plumbing::Folder::complete(leaf)
+            .pop_front()
+            .expect("one leaf");
+        let mut pairs = Vec::new();
+        for (shard, local) in locals.iter().enumerate() {
+            for &(hash, k, v) in local.buckets.iter().flatten() {
+                assert_eq!(router.shard_of(hash), shard, "key {k} in the wrong shard");
+                pairs.push((k, v));
+            }
+        }
+        pairs.sort_unstable();
+        assert_eq!(pairs, (990..1000).map(|i| (i % 10, i)).collect::<Vec<_>>());
     }
 }

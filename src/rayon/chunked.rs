@@ -45,8 +45,8 @@ use super::sketch::Sketch;
 const MIN_CHUNK_BYTES: usize = if cfg!(miri) { 2 << 10 } else { 16 << 20 };
 
 /// Leaves (runs of items one worker partitions in a plain loop) each thread gets per chunk,
-/// about: enough to balance the work, few enough that a leaf's per-shard state (its windows
-/// and sketches, rebuilt for every leaf) is paid for. Rayon would split a chunk of a
+/// about: enough to balance the work, few enough that a leaf's state (its window and per-shard
+/// sketches, rebuilt for every leaf) is paid for. Rayon would split a chunk of a
 /// duplicate-heavy input into many small leaves: with 16 leaves per chunk of 350K items over
 /// 1,000 keys, partitioning cost 8.3 ns an item per thread where one `collect` costs 5.6.
 const LEAVES_PER_THREAD: usize = 4;
