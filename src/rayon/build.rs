@@ -62,8 +62,10 @@ pub(super) struct Incoming<K, V> {
 /// Replayed in order, the buckets leave each key with its last value, as replaying the items
 /// would (see [`Leaf`]).
 pub(super) struct Local<K, V> {
-    /// Closed buckets, oldest first; in append mode the last one is open.
+    /// Closed buckets (one per closed window), oldest first.
     buckets: Vec<Bucket<K, V>>,
+    /// In append mode, the bucket items are appended to; it comes after the closed ones.
+    open: Bucket<K, V>,
     /// The shard's keys, each counted at least once (a key counted again changes nothing).
     sketch: Sketch,
 }
@@ -72,12 +74,14 @@ impl<K: Eq, V> Local<K, V> {
     fn new(shards: usize) -> Self {
         Self {
             buckets: Vec::new(),
+            open: Vec::new(),
             sketch: Sketch::for_shards(shards),
         }
     }
 
     /// Adds this worker's buckets and sketch for the shard to `into`.
-    fn finish(self, into: &mut Incoming<K, V>) {
+    fn finish(mut self, into: &mut Incoming<K, V>) {
+        self.buckets.push(self.open);
         into.buckets
             .extend(self.buckets.into_iter().filter(|b| !b.is_empty()));
         into.sketch.merge(&self.sketch);
@@ -243,10 +247,8 @@ impl<K: Eq + Hash, V, S: BuildHasher> Leaf<'_, K, V, S> {
         if self.append {
             let (hash, shard) = router.locate(&key);
             let local = &mut self.locals[shard];
-            local.sketch.add(hash);
-            if let Some(bucket) = local.buckets.last_mut() {
-                bucket.push((hash, key, value));
-            }
+            local.sketch.add_allocated(hash);
+            local.open.push((hash, key, value));
             return;
         }
         let hash = router.hash(&key);
@@ -297,9 +299,8 @@ impl<K: Eq + Hash, V, S: BuildHasher> Leaf<'_, K, V, S> {
             self.window = HashTable::new();
             for local in &mut self.locals {
                 let stored: usize = local.buckets.iter().map(Vec::len).sum();
-                local
-                    .buckets
-                    .push(Vec::with_capacity(self.expected.saturating_sub(stored)));
+                local.open = Vec::with_capacity(self.expected.saturating_sub(stored));
+                local.sketch.allocate();
             }
         }
         self.seen = 0;
@@ -570,9 +571,8 @@ mod tests {
             .locals
             .iter()
             .map(|local| {
-                let bucket = local.buckets.last().expect("an append bucket per shard");
-                assert!(bucket.capacity() >= expected - window);
-                bucket.as_ptr()
+                assert!(local.open.capacity() >= expected - window);
+                local.open.as_ptr()
             })
             .collect();
         for i in window as u32..total {
@@ -580,12 +580,18 @@ mod tests {
         }
         let mut keys = Vec::new();
         for (local, start) in leaf.locals.iter().zip(starts) {
-            let bucket = local.buckets.last().expect("the append bucket");
-            assert_eq!(bucket.as_ptr(), start, "an append bucket grew");
-            keys.extend(local.buckets.iter().flatten().map(|&(_, k, v)| {
-                assert_eq!(k, v);
-                k
-            }));
+            assert_eq!(local.open.as_ptr(), start, "an append bucket grew");
+            keys.extend(
+                local
+                    .buckets
+                    .iter()
+                    .chain([&local.open])
+                    .flatten()
+                    .map(|&(_, k, v)| {
+                        assert_eq!(k, v);
+                        k
+                    }),
+            );
         }
         keys.sort_unstable();
         assert_eq!(keys, (0..total).collect::<Vec<_>>());

@@ -50,12 +50,28 @@ impl Sketch {
         1.04 / f64::from(1u32 << self.index_bits).sqrt()
     }
 
-    /// Counts `hash`.
-    #[inline]
-    pub(super) fn add(&mut self, hash: u64) {
+    /// Allocates the registers if they are not yet: what [`add_allocated`](Self::add_allocated)
+    /// needs.
+    pub(super) fn allocate(&mut self) {
         if self.registers.is_empty() {
             self.registers = vec![0; 1 << self.index_bits];
         }
+    }
+
+    /// Counts `hash`.
+    #[inline]
+    pub(super) fn add(&mut self, hash: u64) {
+        self.allocate();
+        self.add_allocated(hash);
+    }
+
+    /// Counts `hash` in a sketch whose registers were allocated ([`allocate`](Self::allocate)):
+    /// [`add`](Self::add) without its check, for the per-item loop of a build.
+    ///
+    /// # Panics
+    /// If the registers were not allocated (an index out of bounds).
+    #[inline]
+    pub(super) fn add_allocated(&mut self, hash: u64) {
         let index = (hash as usize) & (self.registers.len() - 1);
         // A sentinel bit caps the run at RUN_BITS + 1.
         let run = ((hash >> self.index_bits) | (1 << RUN_BITS)).trailing_zeros() as u8 + 1;
