@@ -545,7 +545,7 @@ mod tests {
 
     use rayon::iter::plumbing::Consumer;
 
-    use super::Partitioner;
+    use super::{by_shard, Partitioner};
     use crate::ShardedMap;
 
     /// Distinct keys close the first window into every shard's buckets and switch the leaf to
@@ -595,6 +595,38 @@ mod tests {
         }
         keys.sort_unstable();
         assert_eq!(keys, (0..total).collect::<Vec<_>>());
+    }
+
+    /// A key that came in a closed window and comes again after the switch to appends: its
+    /// shard's buckets, as the fill receives them, hold the window's value first and the
+    /// appended one after it, so the appended (later) one wins.
+    #[test]
+    fn an_appended_item_replays_after_the_closed_windows() {
+        let map: ShardedMap<u32, u32, BuildHasherDefault<DefaultHasher>> =
+            ShardedMap::with_hasher_and_shard_amount(BuildHasherDefault::default(), 4);
+        let router = map.router();
+        let partitioner = Partitioner {
+            window: 16,
+            ..Partitioner::new::<u32, u32>(router, 4)
+        };
+        let mut leaf = Consumer::<(u32, u32)>::into_folder(partitioner);
+        for i in 0..16u32 {
+            leaf.add(i, i);
+        }
+        assert!(leaf.append);
+        leaf.add(3, 333);
+        let parts = rayon::iter::plumbing::Folder::complete(leaf);
+        let mut by_shard = by_shard(4, parts);
+        let shard = router.shard_of(router.hash(&3u32));
+        let replayed: Vec<u32> = by_shard
+            .swap_remove(shard)
+            .buckets
+            .into_iter()
+            .flatten()
+            .filter(|&(_, k, _)| k == 3)
+            .map(|(_, _, v)| v)
+            .collect();
+        assert_eq!(replayed, [3, 333]);
     }
 
     /// A window that catches duplicates stays open: the leaf keeps only the last value per key,
