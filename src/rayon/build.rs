@@ -274,17 +274,18 @@ impl<K: Eq + Hash, V, S: BuildHasher> Leaf<'_, K, V, S> {
     /// order inside a bucket does not matter), counting each key in its shard's sketch.
     fn close_window(&mut self) {
         let per_shard = self.window.len() / self.locals.len();
-        for local in &mut self.locals {
-            local
-                .buckets
-                .push(Vec::with_capacity(per_shard + per_shard / 4));
-        }
+        let mut fresh: Vec<Bucket<K, V>> = (0..self.locals.len())
+            .map(|_| Vec::with_capacity(per_shard + per_shard / 4))
+            .collect();
         let router = self.partitioner.router;
         for (hash, key, value) in self.window.drain() {
-            let local = &mut self.locals[router.shard_of(hash)];
-            local.sketch.add(hash);
-            if let Some(bucket) = local.buckets.last_mut() {
-                bucket.push((hash, key, value));
+            let shard = router.shard_of(hash);
+            self.locals[shard].sketch.add(hash);
+            fresh[shard].push((hash, key, value));
+        }
+        for (local, bucket) in self.locals.iter_mut().zip(fresh) {
+            if !bucket.is_empty() {
+                local.buckets.push(bucket);
             }
         }
     }
@@ -543,18 +544,22 @@ mod tests {
     use std::collections::hash_map::DefaultHasher;
     use std::hash::BuildHasherDefault;
 
-    use rayon::iter::plumbing::Consumer;
+    use rayon::iter::plumbing::{Consumer, Folder};
 
     use super::{by_shard, Partitioner};
     use crate::ShardedMap;
+
+    /// A map of `shards` shards with a fixed hasher, so every run routes the keys alike.
+    fn fixed_map(shards: usize) -> ShardedMap<u32, u32, BuildHasherDefault<DefaultHasher>> {
+        ShardedMap::with_hasher_and_shard_amount(BuildHasherDefault::default(), shards)
+    }
 
     /// Distinct keys close the first window into every shard's buckets and switch the leaf to
     /// appends; each shard's append bucket then holds every further item without reallocating,
     /// and nothing is lost or counted twice.
     #[test]
     fn distinct_keys_close_the_window_and_each_shard_appends_into_one_allocation() {
-        let map: ShardedMap<u32, u32, BuildHasherDefault<DefaultHasher>> =
-            ShardedMap::with_hasher_and_shard_amount(BuildHasherDefault::default(), 8);
+        let map = fixed_map(8);
         let (window, expected, total) = (16, 1000, 600);
         let partitioner = Partitioner {
             window,
@@ -602,8 +607,7 @@ mod tests {
     /// appended one after it, so the appended (later) one wins.
     #[test]
     fn an_appended_item_replays_after_the_closed_windows() {
-        let map: ShardedMap<u32, u32, BuildHasherDefault<DefaultHasher>> =
-            ShardedMap::with_hasher_and_shard_amount(BuildHasherDefault::default(), 4);
+        let map = fixed_map(4);
         let router = map.router();
         let partitioner = Partitioner {
             window: 16,
@@ -615,7 +619,7 @@ mod tests {
         }
         assert!(leaf.append);
         leaf.add(3, 333);
-        let parts = rayon::iter::plumbing::Folder::complete(leaf);
+        let parts = Folder::complete(leaf);
         let mut by_shard = by_shard(4, parts);
         let shard = router.shard_of(router.hash(&3u32));
         let replayed: Vec<u32> = by_shard
@@ -633,8 +637,7 @@ mod tests {
     /// and a window closed at the end goes to each key's own shard.
     #[test]
     fn duplicate_keys_stay_in_the_window_and_keep_their_last_value() {
-        let map: ShardedMap<u32, u32, BuildHasherDefault<DefaultHasher>> =
-            ShardedMap::with_hasher_and_shard_amount(BuildHasherDefault::default(), 4);
+        let map = fixed_map(4);
         let router = map.router();
         let mut leaf = Consumer::<(u32, u32)>::into_folder(Partitioner::new::<u32, u32>(router, 4));
         for i in 0..1000u32 {
@@ -642,9 +645,7 @@ mod tests {
         }
         assert!(!leaf.append);
         assert_eq!(leaf.window.len(), 10);
-        let locals = rayon::iter::plumbing::Folder::complete(leaf)
-            .pop_front()
-            .expect("one leaf");
+        let locals = Folder::complete(leaf).pop_front().expect("one leaf");
         let mut pairs = Vec::new();
         for (shard, local) in locals.iter().enumerate() {
             for &(hash, k, v) in local.buckets.iter().flatten() {
