@@ -8,6 +8,7 @@
 //! | [`sync`] | the only source of atomics, `UnsafeCell`, spinning, parking and per-thread counters; a std body and a loom body |
 //! | [`lock`] | `RawRwLock` (the shard lock) and `ReaderSlots` (its per-thread reader slots) |
 //! | [`shard`] | `Shards` (shards paired with their slots), lock guards, `TableMut`/`TablesMut`, element handles, per-shard iterators |
+//! | [`prefetch`] | `ProbeHint`: where a shard's table is, read without the lock to prefetch a key's lines before taking it |
 //! | [`route`] | the one hash per operation, the shard index, `make_hasher`/`equivalent_key`, `insert_in`, `Router` (safe code) |
 //!
 //! # The safety argument
@@ -41,6 +42,10 @@
 //!    path, `Shards::for_hash`, skips the bounds check: it computes the index itself, from the
 //!    shift `Shards` derives from its own shard count (a power of two of at least 2, asserted
 //!    when it is made), so the index is below the count for every hash.
+//! 5. **The prefetch before the lock reads nothing.** `prefetch::ProbeHint` gives an address
+//!    computed from words the shard's writers last stored (possibly stale, torn, or of a freed
+//!    table) only to `PREFETCHT0`, which never faults and is not a memory access in the
+//!    language's sense; the table is still read only under the lock (2).
 //!
 //! The lock's own protocol (the state word, the Dekker pair of the reader slots, writer priority)
 //! and its invariants are documented in [`lock`]; its loom models and planted bugs are in
@@ -50,6 +55,7 @@
 #![allow(unsafe_code)]
 
 pub(crate) mod lock;
+pub(crate) mod prefetch;
 pub(crate) mod route;
 pub(crate) mod shard;
 pub(crate) mod sync;

@@ -35,6 +35,7 @@ use crossbeam_utils::CachePadded;
 
 use crate::deadlock::{self, Site, Token};
 use crate::raw::lock::{RawRwLock, ReadHold, ReaderSlots, Slots};
+use crate::raw::prefetch::ProbeHint;
 use crate::raw::route::{shard_index, shift_for};
 use crate::raw::sync::{AtomicUsize, ConstPtr, MutPtr, Ordering, UnsafeCell};
 
@@ -56,6 +57,9 @@ pub(crate) struct Shard<K, V> {
     /// changed.
     slot_column: usize,
     len: AtomicUsize,
+    /// Where the table is, for the prefetch before the lock (`prefetch.rs`); on the lock's line,
+    /// which every operation reads anyway.
+    hint: ProbeHint,
     table: UnsafeCell<Table<K, V>>,
 }
 
@@ -69,10 +73,13 @@ impl<K, V> Shard<K, V> {
     /// reader slots (the map's slot table is allocated then, so a map that is never read that way
     /// stays small).
     fn from_table(table: Table<K, V>, slot_column: usize) -> Self {
+        let hint = ProbeHint::new();
+        hint.refresh(&table);
         Self {
             lock: RawRwLock::new(),
             slot_column,
             len: AtomicUsize::new(table.len()),
+            hint,
             table: UnsafeCell::new(table),
         }
     }
@@ -107,10 +114,12 @@ impl<K, V> Shard<K, V> {
         self.table.get_exclusive()
     }
 
-    /// Re-establishes `len == table.len()` after changes made through `table_mut`.
+    /// Re-establishes `len == table.len()` after changes made through `table_mut`, and the
+    /// probe hint (the table may have been replaced by one of the same size).
     fn sync_len(&mut self) {
-        let len = self.table.get_exclusive().len();
-        self.len.store(len, Ordering::Relaxed);
+        let table = self.table.get_exclusive();
+        self.len.store(table.len(), Ordering::Relaxed);
+        self.hint.refresh(table);
     }
 
     pub(crate) fn into_table(self) -> Table<K, V> {
@@ -251,6 +260,10 @@ impl<K, V> Shards<K, V> {
         // SAFETY: `shard_index` keeps `64 - shift = log2(len)` bits of the hash (`len` is a
         // power of two of at least 2, so `shift` is below 64), so `index < len`.
         let shard = unsafe { self.shards.get_unchecked(index) };
+        // Every caller probes the table for this hash next, after taking the lock.
+        shard
+            .hint
+            .prefetch::<(K, V)>(hash, core::mem::offset_of!((K, V), 0));
         self.pair(index, shard)
     }
 
@@ -595,6 +608,8 @@ impl<K, V> Drop for WriteGuard<'_, K, V> {
     #[inline]
     fn drop(&mut self) {
         self.shard.len.store(self.len(), Ordering::Relaxed);
+        let table: &Table<K, V> = self;
+        self.shard.hint.refresh_if_moved(table);
         // SAFETY: 1. the access marker is not used again; 2. the guard owns the exclusive hold.
         unsafe {
             ManuallyDrop::drop(&mut self.table);

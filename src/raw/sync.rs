@@ -11,6 +11,11 @@
 
 pub(crate) use imp::*;
 
+/// An atomic word that neither loom nor the deadlock check tracks, for hints no correctness rests
+/// on (`prefetch::ProbeHint`): under loom a tracked word would make each read of it a scheduling
+/// point of every model.
+pub(crate) use core::sync::atomic::AtomicUsize as HintWord;
+
 #[cfg(not(loom))]
 mod imp {
     use core::marker::PhantomData;

@@ -1,0 +1,230 @@
+//! The probe hint: where a shard's table keeps its control bytes, and its bucket mask, readable
+//! without the shard's lock, so that a keyed operation can prefetch the two cache lines its probe
+//! will read first (the key's control group and its home bucket) before it takes the lock.
+//!
+//! # Why
+//!
+//! Taking a shard lock is a locked instruction, a full barrier on x86: the table lines of one
+//! operation cannot be fetched while the lock of the next is being taken, so on a table larger
+//! than the cache every operation pays its two misses one after the other, plus the barrier. The
+//! prefetches are not ordered by the barrier: issued before it, the misses overlap the lock and
+//! the end of the previous operation. Measured in `docs/benchmarks-history.md` ("Prefetching the
+//! probe before the lock").
+//!
+//! # What it assumes, and what it does not rest on
+//!
+//! The addresses come from hashbrown's table layout (0.17): control byte `i` at `ctrl + i`,
+//! bucket `i`'s element at `ctrl - (i + 1) * size_of::<T>()`, and a probe that starts at
+//! `hash as usize & mask`. A unit test pins these facts for the version in `Cargo.lock`, so an
+//! update that changes them fails a test instead of silently losing the speed.
+//!
+//! No correctness rests on the hint. A prefetch never faults and changes no memory, so a stale
+//! hint (a table freed or grown since), a torn one (the two words from different refreshes) or
+//! one that never learned its table only costs the prefetch's benefit. The hint's words are
+//! therefore atomics the model checkers do not track (`sync::HintWord`), read and written
+//! `Relaxed`, and under Miri no prefetch is issued.
+
+use super::sync::{HintWord, Ordering};
+use hashbrown::HashTable;
+
+/// A shard's probe hint (see the module docs).
+///
+/// Refreshed by the shard's writers, under its exclusive lock, whenever the table's bucket count
+/// differs from the one the hint was learned for ([`refresh_if_moved`](Self::refresh_if_moved)),
+/// and whenever the table changes without the lock ([`refresh`](Self::refresh)). A table
+/// replaced by another of the same bucket count inside one write guard (possible through the raw
+/// API) keeps the old hint until its size next changes: its prefetches miss, nothing else.
+pub(crate) struct ProbeHint {
+    /// The address of the table's control bytes; until the hint learns a table, that of
+    /// [`UNLEARNED`] (any address would do: a prefetch never faults; a mapped one that stays in
+    /// cache costs least).
+    ctrl: HintWord,
+    /// The table's bucket mask when `ctrl` was learned; `usize::MAX` (no table's mask) while
+    /// the hint has not learned the current table, so that the next write tries again.
+    mask: HintWord,
+}
+
+/// Where an unlearned hint points: a line of its own, so its prefetches hit the cache.
+#[repr(C, align(64))]
+struct Line {
+    _bytes: [u8; 64],
+}
+static UNLEARNED: Line = Line { _bytes: [0; 64] };
+
+const NOT_LEARNED: usize = usize::MAX;
+
+impl ProbeHint {
+    /// A hint that has learned no table yet.
+    pub(crate) fn new() -> Self {
+        Self {
+            ctrl: HintWord::new(core::ptr::addr_of!(UNLEARNED) as usize),
+            mask: HintWord::new(NOT_LEARNED),
+        }
+    }
+
+    /// Prefetches the lines a probe for `hash` reads first in the table the hint last learned:
+    /// the control group at the home position, and the key of the home bucket (`key_offset`
+    /// bytes into the element). Two plain loads and two prefetches; no lock, no fault.
+    #[inline(always)]
+    pub(crate) fn prefetch<T>(&self, hash: u64, key_offset: usize) {
+        let ctrl = self.ctrl.load(Ordering::Relaxed);
+        let mask = self.mask.load(Ordering::Relaxed);
+        // hashbrown's probe start (`h1(hash) & bucket_mask`); the unlearned mask keeps every
+        // bit, which is as harmless as any other position.
+        let home = (hash as usize) & mask;
+        let group = ctrl.wrapping_add(home);
+        let key = ctrl
+            .wrapping_sub(home.wrapping_add(1).wrapping_mul(core::mem::size_of::<T>()))
+            .wrapping_add(key_offset);
+        prefetch_line(group);
+        prefetch_line(key);
+    }
+
+    /// Learns `table` again if its bucket count is not the one the hint has: after a write,
+    /// under the shard's exclusive lock. One compare when nothing moved.
+    #[inline(always)]
+    pub(crate) fn refresh_if_moved<T>(&self, table: &HashTable<T>) {
+        if table.num_buckets().wrapping_sub(1) != self.mask.load(Ordering::Relaxed) {
+            self.refresh(table);
+        }
+    }
+
+    /// Learns `table`'s control bytes from the address and index of one of its elements (an
+    /// empty table has none to learn from: the hint is marked unlearned and the next write tries
+    /// again).
+    #[cold]
+    #[inline(never)]
+    pub(crate) fn refresh<T>(&self, table: &HashTable<T>) {
+        let learned = table.iter_buckets().next().and_then(|index| {
+            let element = table.get_bucket(index)? as *const T as usize;
+            let ctrl = element.wrapping_add((index + 1).wrapping_mul(core::mem::size_of::<T>()));
+            Some((ctrl, table.num_buckets() - 1))
+        });
+        match learned {
+            Some((ctrl, mask)) => {
+                self.ctrl.store(ctrl, Ordering::Relaxed);
+                self.mask.store(mask, Ordering::Relaxed);
+            }
+            None => self.mask.store(NOT_LEARNED, Ordering::Relaxed),
+        }
+    }
+
+    /// The learned `(ctrl, mask)`, if any (for tests).
+    #[cfg(all(test, not(loom)))]
+    fn learned(&self) -> Option<(usize, usize)> {
+        let mask = self.mask.load(Ordering::Relaxed);
+        (mask != NOT_LEARNED).then(|| (self.ctrl.load(Ordering::Relaxed), mask))
+    }
+}
+
+impl core::fmt::Debug for ProbeHint {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("ProbeHint").finish_non_exhaustive()
+    }
+}
+
+/// Asks the CPU to bring the line holding `address` into its caches. Any address: a prefetch
+/// never faults and changes nothing. Nothing on targets without a stable prefetch instruction,
+/// and under Miri.
+#[inline(always)]
+fn prefetch_line(address: usize) {
+    #[cfg(all(
+        any(target_arch = "x86", target_arch = "x86_64"),
+        target_feature = "sse",
+        not(miri)
+    ))]
+    {
+        #[cfg(target_arch = "x86")]
+        use core::arch::x86::{_mm_prefetch, _MM_HINT_T0};
+        #[cfg(target_arch = "x86_64")]
+        use core::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+        // SAFETY: `_mm_prefetch` needs SSE, which this cfg requires. `PREFETCHT0` reads and
+        // writes no memory in the language's sense and never faults, whatever the address
+        // (Intel SDM, "PREFETCHh"): no address it is given can cause undefined behaviour.
+        unsafe { _mm_prefetch::<_MM_HINT_T0>(address as *const i8) };
+    }
+    let _ = address;
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+    use hashbrown::HashTable;
+
+    fn hash_of(key: u64) -> u64 {
+        // Any spread of the keys over the buckets will do.
+        key.wrapping_mul(0x9E37_79B9_7F4A_7C15)
+    }
+
+    fn table_of(keys: impl IntoIterator<Item = u64>) -> HashTable<(u64, u64)> {
+        let mut table = HashTable::new();
+        for key in keys {
+            table.insert_unique(hash_of(key), (key, key), |&(k, _)| hash_of(k));
+        }
+        table
+    }
+
+    /// The layout facts the prefetch addresses come from, for the hashbrown in `Cargo.lock`:
+    /// every element at `ctrl - (index + 1) * size`, for one `ctrl` learned from any of them.
+    /// If a hashbrown update breaks this, the prefetches miss (nothing unsafe happens) and this
+    /// test says so.
+    #[test]
+    fn the_hint_finds_every_element_of_the_table() {
+        let table = table_of(0..5_000);
+        let hint = ProbeHint::new();
+        hint.refresh(&table);
+        let (ctrl, mask) = hint.learned().expect("a full table is learned");
+        assert_eq!(mask, table.num_buckets() - 1);
+        let size = core::mem::size_of::<(u64, u64)>();
+        for key in 0..5_000 {
+            let index = table
+                .find_bucket_index(hash_of(key), |&(k, _)| k == key)
+                .unwrap();
+            let element = table.get_bucket(index).unwrap() as *const (u64, u64) as usize;
+            assert_eq!(element, ctrl - (index + 1) * size, "key {key}");
+        }
+    }
+
+    /// The probe's start: in a table with one element, that element sits at its home position,
+    /// `hash & mask` (the first bucket a probe for it reads).
+    #[test]
+    fn a_lone_element_sits_at_its_home_position() {
+        for key in 0..200 {
+            let mut table: HashTable<(u64, u64)> = HashTable::with_capacity(1_000);
+            table.insert_unique(hash_of(key), (key, key), |&(k, _)| hash_of(k));
+            let index = table.find_bucket_index(hash_of(key), |_| true).unwrap();
+            assert_eq!(index, hash_of(key) as usize & (table.num_buckets() - 1));
+        }
+    }
+
+    #[test]
+    fn an_empty_table_is_not_learned_and_a_resize_is() {
+        let hint = ProbeHint::new();
+        let mut table = table_of(core::iter::empty());
+        hint.refresh_if_moved(&table);
+        assert_eq!(hint.learned(), None);
+        // An allocated but empty table: nothing to learn from yet.
+        table.reserve(100, |&(k, _)| hash_of(k));
+        hint.refresh_if_moved(&table);
+        assert_eq!(hint.learned(), None);
+        table.insert_unique(hash_of(1), (1, 1), |&(k, _)| hash_of(k));
+        hint.refresh_if_moved(&table);
+        let (_, mask) = hint.learned().unwrap();
+        assert_eq!(mask, table.num_buckets() - 1);
+        // Growing moves the table: the next check learns the new one.
+        for key in 2..1_000 {
+            table.insert_unique(hash_of(key), (key, key), |&(k, _)| hash_of(k));
+        }
+        hint.refresh_if_moved(&table);
+        let (ctrl, mask) = hint.learned().unwrap();
+        assert_eq!(mask, table.num_buckets() - 1);
+        let index = table
+            .find_bucket_index(hash_of(1), |&(k, _)| k == 1)
+            .unwrap();
+        let element = table.get_bucket(index).unwrap() as *const (u64, u64) as usize;
+        assert_eq!(
+            element,
+            ctrl - (index + 1) * core::mem::size_of::<(u64, u64)>()
+        );
+    }
+}
