@@ -45,10 +45,17 @@ pub(crate) type Table<K, V> = HashTable<(K, V)>;
 /// A shard on its own cache line(s), as maps store them.
 pub(crate) type PaddedShard<K, V> = CachePadded<Shard<K, V>>;
 
-/// A lock, an entry counter and a table.
+/// A lock, an entry counter and a table, and the table's probe hint.
 ///
 /// Invariant: `len` equals the table's length whenever no write guard is alive. Write guards
 /// store the length when they drop (also during unwinding), so `len()` needs no lock.
+///
+/// Layout (`repr(C)`): what a writer modifies (the lock word, the counter, the table's header)
+/// comes first, on the shard's first line; the probe hint, which every operation reads before
+/// it takes the lock and writers seldom change, on a line of its own after it. On the same line,
+/// a writer's read of the hint would fetch the line shared from the core that wrote last, and
+/// its lock would then need a second transfer to own it.
+#[repr(C)]
 pub(crate) struct Shard<K, V> {
     lock: RawRwLock,
     /// The byte offset of this lock's reader slots in its map's slot table
@@ -57,10 +64,23 @@ pub(crate) struct Shard<K, V> {
     /// changed.
     slot_column: usize,
     len: AtomicUsize,
-    /// Where the table is, for the prefetch before the lock (`prefetch.rs`); on the lock's line,
-    /// which every operation reads anyway.
-    hint: ProbeHint,
     table: UnsafeCell<Table<K, V>>,
+    /// Where the table is, for the prefetch before the lock (`prefetch.rs`).
+    hint: OwnLine<ProbeHint>,
+}
+
+/// A value aligned to start a cache line (64 bytes, the line of the x86 and ARM cores this is
+/// tuned on).
+#[repr(align(64))]
+struct OwnLine<T>(T);
+
+impl<T> core::ops::Deref for OwnLine<T> {
+    type Target = T;
+
+    #[inline(always)]
+    fn deref(&self) -> &T {
+        &self.0
+    }
 }
 
 // SAFETY: `&Shard` lets threads insert and remove pairs (moving them across threads: `Send`) and
@@ -79,8 +99,8 @@ impl<K, V> Shard<K, V> {
             lock: RawRwLock::new(),
             slot_column,
             len: AtomicUsize::new(table.len()),
-            hint,
             table: UnsafeCell::new(table),
+            hint: OwnLine(hint),
         }
     }
 
