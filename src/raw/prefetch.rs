@@ -111,7 +111,7 @@ impl ProbeHint {
 
     /// The learned `(ctrl, mask)`, if any (for tests).
     #[cfg(all(test, not(loom)))]
-    fn learned(&self) -> Option<(usize, usize)> {
+    pub(super) fn learned(&self) -> Option<(usize, usize)> {
         let mask = self.mask.load(Ordering::Relaxed);
         (mask != NOT_LEARNED).then(|| (self.ctrl.load(Ordering::Relaxed), mask))
     }
@@ -170,13 +170,14 @@ mod tests {
     /// test says so.
     #[test]
     fn the_hint_finds_every_element_of_the_table() {
-        let table = table_of(0..5_000);
+        let keys = if cfg!(miri) { 300 } else { 5_000 };
+        let table = table_of(0..keys);
         let hint = ProbeHint::new();
         hint.refresh(&table);
         let (ctrl, mask) = hint.learned().expect("a full table is learned");
         assert_eq!(mask, table.num_buckets() - 1);
         let size = core::mem::size_of::<(u64, u64)>();
-        for key in 0..5_000 {
+        for key in 0..keys {
             let index = table
                 .find_bucket_index(hash_of(key), |&(k, _)| k == key)
                 .unwrap();
@@ -189,7 +190,7 @@ mod tests {
     /// `hash & mask` (the first bucket a probe for it reads).
     #[test]
     fn a_lone_element_sits_at_its_home_position() {
-        for key in 0..200 {
+        for key in 0..if cfg!(miri) { 20 } else { 200 } {
             let mut table: HashTable<(u64, u64)> = HashTable::with_capacity(1_000);
             table.insert_unique(hash_of(key), (key, key), |&(k, _)| hash_of(k));
             let index = table.find_bucket_index(hash_of(key), |_| true).unwrap();
@@ -212,7 +213,7 @@ mod tests {
         let (_, mask) = hint.learned().unwrap();
         assert_eq!(mask, table.num_buckets() - 1);
         // Growing moves the table: the next check learns the new one.
-        for key in 2..1_000 {
+        for key in 2..if cfg!(miri) { 100 } else { 1_000 } {
             table.insert_unique(hash_of(key), (key, key), |&(k, _)| hash_of(k));
         }
         hint.refresh_if_moved(&table);

@@ -1028,3 +1028,67 @@ pub(crate) fn alter_all_in<K, V>(table: &mut Table<K, V>, mut f: impl FnMut(&K, 
         resume_unwind(payload);
     }
 }
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+
+    fn hash_of(key: u64) -> u64 {
+        key.wrapping_mul(0x9E37_79B9_7F4A_7C15)
+    }
+
+    /// The `(ctrl, mask)` a hint should hold for `table`, from one of its elements.
+    fn expected_hint(table: &Table<u64, u64>) -> (usize, usize) {
+        let index = table.iter_buckets().next().expect("a table with elements");
+        let element = table.get_bucket(index).unwrap() as *const (u64, u64) as usize;
+        let size = core::mem::size_of::<(u64, u64)>();
+        (element + (index + 1) * size, table.num_buckets() - 1)
+    }
+
+    /// The hint that `for_hash` prefetches through follows the shard's table: learned by the
+    /// first write that leaves the shard non-empty, and again by every write that grows it.
+    #[test]
+    fn write_guards_keep_the_probe_hint_on_the_table() {
+        let shards: Shards<u64, u64> = Shards::from_tables((0..2).map(|_| Table::new()));
+        let shard = shards.get(0);
+        assert_eq!(
+            shard.shard.hint.learned(),
+            None,
+            "an empty table teaches nothing"
+        );
+        let mut masks = Vec::new();
+        let keys = if cfg!(miri) { 200 } else { 2_000 };
+        for key in 0..keys {
+            let mut table = shard.write(Site::new("test"));
+            table.insert_unique(hash_of(key), (key, key), |&(k, _)| hash_of(k));
+            drop(table);
+            let table = shard.read(Site::new("test"));
+            assert_eq!(
+                shard.shard.hint.learned(),
+                Some(expected_hint(&table)),
+                "after inserting key {key}"
+            );
+            masks.push(table.num_buckets());
+        }
+        masks.dedup();
+        assert!(masks.len() > 4, "the table grew several times: {masks:?}");
+    }
+
+    /// A map built from filled tables (the parallel build, conversions) prefetches from the
+    /// start.
+    #[test]
+    fn shards_built_from_filled_tables_start_with_their_hints() {
+        let tables = (0..2).map(|shard| {
+            let mut table = Table::new();
+            for key in (0..500).filter(|k| k % 2 == shard) {
+                table.insert_unique(hash_of(key), (key, key), |&(k, _)| hash_of(k));
+            }
+            table
+        });
+        let shards: Shards<u64, u64> = Shards::from_tables(tables);
+        for shard in shards.iter() {
+            let table = shard.read(Site::new("test"));
+            assert_eq!(shard.shard.hint.learned(), Some(expected_hint(&table)));
+        }
+    }
+}
