@@ -53,6 +53,9 @@ static UNLEARNED: Line = Line { _bytes: [0; 64] };
 
 const NOT_LEARNED: usize = usize::MAX;
 
+/// The most buckets per element a table may have for the hint to learn it (see `refresh`).
+const SPARSEST: usize = 1024;
+
 impl ProbeHint {
     /// A hint that has learned no table yet.
     pub(crate) fn new() -> Self {
@@ -89,13 +92,18 @@ impl ProbeHint {
         }
     }
 
-    /// Learns `table`'s control bytes from the address and index of one of its elements (an
-    /// empty table has none to learn from: the hint is marked unlearned and the next write tries
-    /// again).
+    /// Learns `table`'s control bytes from the address and index of one of its elements, the
+    /// first one a scan from bucket 0 finds. A table with fewer than one element per
+    /// [`SPARSEST`] buckets is not learned (the hint is marked unlearned and the next write tries
+    /// again): the scan would be long (a presized table of 2^27 buckets holding one element
+    /// would hold its writer's lock for milliseconds), and a table that empty gains little from
+    /// a prefetch. Otherwise the scan reads about `SPARSEST / 16` control groups.
     #[cold]
     #[inline(never)]
     pub(crate) fn refresh<T>(&self, table: &HashTable<T>) {
-        let learned = table.iter_buckets().next().and_then(|index| {
+        let dense_enough = table.len().saturating_mul(SPARSEST) >= table.num_buckets();
+        let first = dense_enough.then(|| table.iter_buckets().next()).flatten();
+        let learned = first.and_then(|index| {
             let element = table.get_bucket(index)? as *const T as usize;
             let ctrl = element.wrapping_add((index + 1).wrapping_mul(core::mem::size_of::<T>()));
             Some((ctrl, table.num_buckets() - 1))
@@ -196,6 +204,30 @@ mod tests {
             let index = table.find_bucket_index(hash_of(key), |_| true).unwrap();
             assert_eq!(index, hash_of(key) as usize & (table.num_buckets() - 1));
         }
+    }
+
+    /// A presized table is learned once it holds one element per `SPARSEST` buckets, not
+    /// before (its first element could be far from bucket 0).
+    #[test]
+    fn a_sparse_table_is_learned_once_it_fills_a_little() {
+        let hint = ProbeHint::new();
+        let mut table: HashTable<(u64, u64)> = HashTable::with_capacity(1 << 14);
+        let buckets = table.num_buckets();
+        let mut key = 0;
+        while (table.len() + 1) * SPARSEST < buckets {
+            table.insert_unique(hash_of(key), (key, key), |&(k, _)| hash_of(k));
+            key += 1;
+            hint.refresh_if_moved(&table);
+            assert_eq!(
+                hint.learned(),
+                None,
+                "{} elements in {buckets} buckets",
+                table.len()
+            );
+        }
+        table.insert_unique(hash_of(key), (key, key), |&(k, _)| hash_of(k));
+        hint.refresh_if_moved(&table);
+        assert_eq!(hint.learned().map(|(_, mask)| mask), Some(buckets - 1));
     }
 
     #[test]
