@@ -86,41 +86,31 @@ trait Map: Send + Sync {
     fn has(&self, k: &u64) -> bool;
 }
 
-impl Map for ShardedMap<u64, u64, Hasher> {
-    fn presized(n: usize) -> Self {
-        ShardedMap::with_capacity_and_hasher(n, hasher())
-    }
-    #[inline]
-    fn put(&self, k: u64) {
-        self.insert(k, k);
-    }
-    #[inline]
-    fn value(&self, k: &u64) -> u64 {
-        self.get(k).map_or(0, |v| *v)
-    }
-    #[inline]
-    fn has(&self, k: &u64) -> bool {
-        self.get(k).is_some()
-    }
+/// The same four calls for both maps: their APIs agree on these names (sharded-map is a
+/// drop-in for DashMap), so one body serves both.
+macro_rules! impl_map {
+    ($map:ident) => {
+        impl Map for $map<u64, u64, Hasher> {
+            fn presized(n: usize) -> Self {
+                $map::with_capacity_and_hasher(n, hasher())
+            }
+            #[inline]
+            fn put(&self, k: u64) {
+                self.insert(k, k);
+            }
+            #[inline]
+            fn value(&self, k: &u64) -> u64 {
+                self.get(k).map_or(0, |v| *v)
+            }
+            #[inline]
+            fn has(&self, k: &u64) -> bool {
+                self.get(k).is_some()
+            }
+        }
+    };
 }
-
-impl Map for DashMap<u64, u64, Hasher> {
-    fn presized(n: usize) -> Self {
-        DashMap::with_capacity_and_hasher(n, hasher())
-    }
-    #[inline]
-    fn put(&self, k: u64) {
-        self.insert(k, k);
-    }
-    #[inline]
-    fn value(&self, k: &u64) -> u64 {
-        self.get(k).map_or(0, |v| *v)
-    }
-    #[inline]
-    fn has(&self, k: &u64) -> bool {
-        self.get(k).is_some()
-    }
-}
+impl_map!(ShardedMap);
+impl_map!(DashMap);
 
 /// The keys of one run: those in the map, and those an operation uses.
 struct Keys<'a> {
