@@ -35,12 +35,14 @@ use hashbrown::HashTable;
 /// replaced by another of the same bucket count inside one write guard (possible through the raw
 /// API) keeps the old hint until its size next changes: its prefetches miss, nothing else.
 pub(crate) struct ProbeHint {
-    /// The address of the table's control bytes; until the hint learns a table, that of
-    /// [`UNLEARNED`] (any address would do: a prefetch never faults; a mapped one that stays in
-    /// cache costs least).
+    /// The address of the table's control bytes; while the hint has learned no table, that of
+    /// [`UNLEARNED`].
     ctrl: HintWord,
-    /// The table's bucket mask when `ctrl` was learned; `usize::MAX` (no table's mask) while
-    /// the hint has not learned the current table, so that the next write tries again.
+    /// The table's bucket mask when `ctrl` was learned; 0 while unlearned. With `ctrl` at
+    /// `UNLEARNED`, every prefetch then goes to that one line, which stays in the cache (any
+    /// address would be safe, but a random one can cost a page walk). 0 is also the mask of the
+    /// empty table (one bucket, nothing to learn); any other table's mask differs from it, so
+    /// the next write tries to learn again.
     mask: HintWord,
 }
 
@@ -51,8 +53,6 @@ struct Line {
 }
 static UNLEARNED: Line = Line { _bytes: [0; 64] };
 
-const NOT_LEARNED: usize = usize::MAX;
-
 /// The most buckets per element a table may have for the hint to learn it (see `refresh`).
 const SPARSEST: usize = 1024;
 
@@ -60,8 +60,8 @@ impl ProbeHint {
     /// A hint that has learned no table yet.
     pub(crate) fn new() -> Self {
         Self {
-            ctrl: HintWord::new(core::ptr::addr_of!(UNLEARNED) as usize),
-            mask: HintWord::new(NOT_LEARNED),
+            ctrl: HintWord::new(unlearned()),
+            mask: HintWord::new(0),
         }
     }
 
@@ -72,8 +72,7 @@ impl ProbeHint {
     pub(crate) fn prefetch<T>(&self, hash: u64, key_offset: usize) {
         let ctrl = self.ctrl.load(Ordering::Relaxed);
         let mask = self.mask.load(Ordering::Relaxed);
-        // hashbrown's probe start (`h1(hash) & bucket_mask`); the unlearned mask keeps every
-        // bit, which is as harmless as any other position.
+        // hashbrown's probe start (`h1(hash) & bucket_mask`); 0 while unlearned.
         let home = (hash as usize) & mask;
         let group = ctrl.wrapping_add(home);
         let key = ctrl
@@ -94,8 +93,8 @@ impl ProbeHint {
 
     /// Learns `table`'s control bytes from the address and index of one of its elements, the
     /// first one a scan from bucket 0 finds. A table with fewer than one element per
-    /// [`SPARSEST`] buckets is not learned (the hint is marked unlearned and the next write tries
-    /// again): the scan would be long (a presized table of 2^27 buckets holding one element
+    /// [`SPARSEST`] buckets is not learned (the hint is reset to unlearned, and the next write
+    /// tries again): the scan would be long (a presized table of 2^27 buckets holding one element
     /// would hold its writer's lock for milliseconds), and a table that empty gains little from
     /// a prefetch. Otherwise the scan reads about `SPARSEST / 16` control groups.
     #[cold]
@@ -108,21 +107,29 @@ impl ProbeHint {
             let ctrl = element.wrapping_add((index + 1).wrapping_mul(core::mem::size_of::<T>()));
             Some((ctrl, table.num_buckets() - 1))
         });
-        match learned {
-            Some((ctrl, mask)) => {
-                self.ctrl.store(ctrl, Ordering::Relaxed);
-                self.mask.store(mask, Ordering::Relaxed);
-            }
-            None => self.mask.store(NOT_LEARNED, Ordering::Relaxed),
-        }
+        let (ctrl, mask) = learned.unwrap_or((unlearned(), 0));
+        self.ctrl.store(ctrl, Ordering::Relaxed);
+        self.mask.store(mask, Ordering::Relaxed);
     }
 
     /// The learned `(ctrl, mask)`, if any (for tests).
     #[cfg(all(test, not(loom)))]
     pub(super) fn learned(&self) -> Option<(usize, usize)> {
-        let mask = self.mask.load(Ordering::Relaxed);
-        (mask != NOT_LEARNED).then(|| (self.ctrl.load(Ordering::Relaxed), mask))
+        let (ctrl, mask) = (
+            self.ctrl.load(Ordering::Relaxed),
+            self.mask.load(Ordering::Relaxed),
+        );
+        if ctrl == unlearned() {
+            assert_eq!(mask, 0, "an unlearned hint prefetches one line only");
+            return None;
+        }
+        Some((ctrl, mask))
     }
+}
+
+/// The address an unlearned hint points at.
+fn unlearned() -> usize {
+    core::ptr::addr_of!(UNLEARNED) as usize
 }
 
 impl core::fmt::Debug for ProbeHint {
@@ -259,5 +266,11 @@ mod tests {
             element,
             ctrl - (index + 1) * core::mem::size_of::<(u64, u64)>()
         );
+        // Emptied and shrunk: back to unlearned, prefetching its one cached line (`learned`
+        // checks the mask is 0), not the freed table nor random addresses.
+        table.clear();
+        table.shrink_to_fit(|&(k, _)| hash_of(k));
+        hint.refresh_if_moved(&table);
+        assert_eq!(hint.learned(), None);
     }
 }
