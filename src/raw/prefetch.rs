@@ -112,6 +112,22 @@ impl ProbeHint {
         self.mask.store(mask, Ordering::Relaxed);
     }
 
+    /// Learns `table` from an element a probe for `hash` meets: call it right after inserting
+    /// a key with that hash (then there is one; if not, the hint is left as it was). Expected
+    /// O(1), where [`refresh`](Self::refresh) scans from bucket 0.
+    pub(crate) fn learn_near<T>(&self, table: &HashTable<T>, hash: u64) {
+        // `iter_hash_buckets` yields full buckets only, so `get_bucket` finds an element.
+        let Some(index) = table.iter_hash_buckets(hash).next() else {
+            return;
+        };
+        if let Some(element) = table.get_bucket(index) {
+            let element = element as *const T as usize;
+            let ctrl = element.wrapping_add((index + 1).wrapping_mul(core::mem::size_of::<T>()));
+            self.ctrl.store(ctrl, Ordering::Relaxed);
+            self.mask.store(table.num_buckets() - 1, Ordering::Relaxed);
+        }
+    }
+
     /// The learned `(ctrl, mask)`, if any (for tests).
     #[cfg(all(test, not(loom)))]
     pub(super) fn learned(&self) -> Option<(usize, usize)> {
@@ -199,6 +215,28 @@ mod tests {
             let element = table.get_bucket(index).unwrap() as *const (u64, u64) as usize;
             assert_eq!(element, ctrl - (index + 1) * size, "key {key}");
         }
+    }
+
+    /// Learning from the element just inserted agrees with learning by a scan, in a table
+    /// far too sparse for the scan's threshold.
+    #[test]
+    fn learning_near_an_inserted_key_finds_the_table() {
+        let mut table: HashTable<(u64, u64)> = HashTable::with_capacity(1 << 12);
+        table.insert_unique(hash_of(7), (7, 7), |&(k, _)| hash_of(k));
+        let near = ProbeHint::new();
+        near.learn_near(&table, hash_of(7));
+        let (ctrl, mask) = near.learned().expect("learned from the one element");
+        assert_eq!(mask, table.num_buckets() - 1);
+        let index = table.find_bucket_index(hash_of(7), |_| true).unwrap();
+        let element = table.get_bucket(index).unwrap() as *const (u64, u64) as usize;
+        assert_eq!(
+            element,
+            ctrl - (index + 1) * core::mem::size_of::<(u64, u64)>()
+        );
+        // A hash no element has: nothing to learn from, the hint stays as it was.
+        let empty = ProbeHint::new();
+        empty.learn_near(&HashTable::<(u64, u64)>::new(), hash_of(7));
+        assert_eq!(empty.learned(), None);
     }
 
     /// The probe's start: in a table with one element, that element sits at its home position,

@@ -37,7 +37,7 @@ use rayon::iter::plumbing::{Consumer, Folder, Reducer, UnindexedConsumer};
 use rayon::iter::{FromParallelIterator, IntoParallelIterator, ParallelExtend, ParallelIterator};
 
 use crate::deadlock::Site;
-use crate::raw::route::{insert_in, Router};
+use crate::raw::route::{insert_all_in, Router};
 use crate::raw::shard::Table;
 use crate::{ShardedMap, ShardedSet};
 
@@ -375,9 +375,7 @@ pub(super) fn fill_reserved<K: Eq + Hash, V, S: BuildHasher>(
 ) {
     table.reserve(additional, router.rehasher());
     for bucket in buckets {
-        for (hash, key, value) in bucket {
-            insert_in(table, hash, key, value, router.rehasher());
-        }
+        insert_all_in(table, bucket, router.rehasher());
     }
 }
 
