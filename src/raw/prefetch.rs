@@ -115,6 +115,7 @@ impl ProbeHint {
     /// Learns `table` from an element a probe for `hash` meets: call it right after inserting
     /// a key with that hash (then there is one; if not, the hint is left as it was). Expected
     /// O(1), where [`refresh`](Self::refresh) scans from bucket 0.
+    #[cfg(any(feature = "rayon", all(test, not(loom))))]
     pub(crate) fn learn_near<T>(&self, table: &HashTable<T>, hash: u64) {
         // `iter_hash_buckets` yields full buckets only, so `get_bucket` finds an element.
         let Some(index) = table.iter_hash_buckets(hash).next() else {

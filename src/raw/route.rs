@@ -13,6 +13,7 @@ use core::hash::{BuildHasher, Hash};
 
 use equivalent::Equivalent;
 
+#[cfg(feature = "rayon")]
 use crate::raw::prefetch::ProbeHint;
 use crate::raw::shard::Table;
 
@@ -73,6 +74,7 @@ pub(crate) fn insert_in<K: Eq, V>(
 }
 
 /// How many items ahead [`insert_all_in`] prefetches (of 8, 16: 8 measured best).
+#[cfg(feature = "rayon")]
 const FILL_PREFETCH_AHEAD: usize = 8;
 
 /// Inserts `items` into `table` in order, as [`insert_in`] one by one (later items replace
@@ -80,6 +82,7 @@ const FILL_PREFETCH_AHEAD: usize = 8;
 /// item [`FILL_PREFETCH_AHEAD`] places ahead of each insert, so that on a table larger than the
 /// cache (the parallel build's fill) several items' misses are in flight at once. The table's
 /// layout is learned from the first insert, and again whenever the table grows.
+#[cfg(feature = "rayon")]
 pub(crate) fn insert_all_in<K: Eq, V>(
     table: &mut Table<K, V>,
     items: Vec<(u64, K, V)>,
