@@ -65,19 +65,22 @@ impl ProbeHint {
         }
     }
 
-    /// Prefetches the lines a probe for `hash` reads first in the table the hint last learned:
-    /// the control group at the home position, and the key of the home bucket (`key_offset`
-    /// bytes into the element). Two plain loads and two prefetches; no lock, no fault.
+    /// Prefetches the lines a probe for `hash` reads first in the `(K, V)` table the hint last
+    /// learned: the control group at the home position, and the key of the home bucket. Two
+    /// plain loads and two prefetches; no lock, no fault.
     #[inline(always)]
-    pub(crate) fn prefetch<T>(&self, hash: u64, key_offset: usize) {
+    pub(crate) fn prefetch<K, V>(&self, hash: u64) {
         let ctrl = self.ctrl.load(Ordering::Relaxed);
         let mask = self.mask.load(Ordering::Relaxed);
         // hashbrown's probe start (`h1(hash) & bucket_mask`); 0 while unlearned.
         let home = (hash as usize) & mask;
         let group = ctrl.wrapping_add(home);
         let key = ctrl
-            .wrapping_sub(home.wrapping_add(1).wrapping_mul(core::mem::size_of::<T>()))
-            .wrapping_add(key_offset);
+            .wrapping_sub(
+                home.wrapping_add(1)
+                    .wrapping_mul(core::mem::size_of::<(K, V)>()),
+            )
+            .wrapping_add(core::mem::offset_of!((K, V), 0));
         prefetch_line(group);
         prefetch_line(key);
     }
@@ -102,14 +105,9 @@ impl ProbeHint {
     pub(crate) fn refresh<T>(&self, table: &HashTable<T>) {
         let dense_enough = table.len().saturating_mul(SPARSEST) >= table.num_buckets();
         let first = dense_enough.then(|| table.iter_buckets().next()).flatten();
-        let learned = first.and_then(|index| {
-            let element = table.get_bucket(index)? as *const T as usize;
-            let ctrl = element.wrapping_add((index + 1).wrapping_mul(core::mem::size_of::<T>()));
-            Some((ctrl, table.num_buckets() - 1))
-        });
+        let learned = first.and_then(|index| located(table, index));
         let (ctrl, mask) = learned.unwrap_or((unlearned(), 0));
-        self.ctrl.store(ctrl, Ordering::Relaxed);
-        self.mask.store(mask, Ordering::Relaxed);
+        self.set(ctrl, mask);
     }
 
     /// Learns `table` from an element a probe for `hash` meets: call it right after inserting
@@ -117,16 +115,26 @@ impl ProbeHint {
     /// O(1), where [`refresh`](Self::refresh) scans from bucket 0.
     #[cfg(any(feature = "rayon", all(test, not(loom))))]
     pub(crate) fn learn_near<T>(&self, table: &HashTable<T>, hash: u64) {
-        // `iter_hash_buckets` yields full buckets only, so `get_bucket` finds an element.
-        let Some(index) = table.iter_hash_buckets(hash).next() else {
-            return;
-        };
-        if let Some(element) = table.get_bucket(index) {
-            let element = element as *const T as usize;
-            let ctrl = element.wrapping_add((index + 1).wrapping_mul(core::mem::size_of::<T>()));
-            self.ctrl.store(ctrl, Ordering::Relaxed);
-            self.mask.store(table.num_buckets() - 1, Ordering::Relaxed);
+        let near = table.iter_hash_buckets(hash).next();
+        if let Some((ctrl, mask)) = near.and_then(|index| located(table, index)) {
+            self.set(ctrl, mask);
         }
+    }
+
+    /// [`learn_near`](Self::learn_near) if `table`'s bucket count is not the one the hint has
+    /// (an unlearned hint has the empty table's, which no table with an element has): after
+    /// each insert of a fill, so the first insert and every growth re-learn.
+    #[cfg(feature = "rayon")]
+    #[inline(always)]
+    pub(crate) fn learn_near_if_moved<T>(&self, table: &HashTable<T>, hash: u64) {
+        if table.num_buckets().wrapping_sub(1) != self.mask.load(Ordering::Relaxed) {
+            self.learn_near(table, hash);
+        }
+    }
+
+    fn set(&self, ctrl: usize, mask: usize) {
+        self.ctrl.store(ctrl, Ordering::Relaxed);
+        self.mask.store(mask, Ordering::Relaxed);
     }
 
     /// The learned `(ctrl, mask)`, if any (for tests).
@@ -142,6 +150,14 @@ impl ProbeHint {
         }
         Some((ctrl, mask))
     }
+}
+
+/// `table`'s `(ctrl, mask)`, from its element at `index` (hashbrown keeps element `i` at
+/// `ctrl - (i + 1) * size_of::<T>()`); `None` if that bucket is empty.
+fn located<T>(table: &HashTable<T>, index: usize) -> Option<(usize, usize)> {
+    let element = table.get_bucket(index)? as *const T as usize;
+    let ctrl = element.wrapping_add((index + 1).wrapping_mul(core::mem::size_of::<T>()));
+    Some((ctrl, table.num_buckets() - 1))
 }
 
 /// The address an unlearned hint points at.

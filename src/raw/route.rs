@@ -89,18 +89,13 @@ pub(crate) fn insert_all_in<K: Eq, V>(
     rehash: impl Fn(&(K, V)) -> u64,
 ) {
     let hint = ProbeHint::new();
-    // Not a bucket count, so the first insert learns.
-    let mut learned_for = 0;
     let mut items = items.into_iter();
     while let Some((hash, key, value)) = items.next() {
         if let Some(&(ahead, _, _)) = items.as_slice().get(FILL_PREFETCH_AHEAD) {
-            hint.prefetch::<(K, V)>(ahead, core::mem::offset_of!((K, V), 0));
+            hint.prefetch::<K, V>(ahead);
         }
         insert_in(table, hash, key, value, &rehash);
-        if table.num_buckets() != learned_for {
-            learned_for = table.num_buckets();
-            hint.learn_near(table, hash);
-        }
+        hint.learn_near_if_moved(table, hash);
     }
 }
 

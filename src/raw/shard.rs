@@ -281,9 +281,7 @@ impl<K, V> Shards<K, V> {
         // power of two of at least 2, so `shift` is below 64), so `index < len`.
         let shard = unsafe { self.shards.get_unchecked(index) };
         // Every caller probes the table for this hash next, after taking the lock.
-        shard
-            .hint
-            .prefetch::<(K, V)>(hash, core::mem::offset_of!((K, V), 0));
+        shard.hint.prefetch::<K, V>(hash);
         self.pair(index, shard)
     }
 
