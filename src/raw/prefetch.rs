@@ -22,7 +22,7 @@
 //! hint (a table freed or grown since), a torn one (the two words from different refreshes) or
 //! one that never learned its table only costs the prefetch's benefit. The hint's words are
 //! therefore atomics the model checkers do not track (`sync::HintWord`), read and written
-//! `Relaxed`, and under Miri no prefetch is issued.
+//! `Relaxed`; under Miri the hint is not even read (nothing would be prefetched).
 
 use super::sync::{HintWord, Ordering};
 use hashbrown::HashTable;
