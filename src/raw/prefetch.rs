@@ -94,9 +94,16 @@ impl ProbeHint {
     /// under the shard's exclusive lock. One compare when nothing moved.
     #[inline(always)]
     pub(crate) fn refresh_if_moved<T>(&self, table: &HashTable<T>) {
-        if table.num_buckets().wrapping_sub(1) != self.mask.load(Ordering::Relaxed) {
+        if self.moved(table) {
             self.refresh(table);
         }
+    }
+
+    /// Whether `table`'s bucket count is not the one the hint was learned for (an unlearned
+    /// hint has the empty table's, which no table with an element has). One load, one compare.
+    #[inline(always)]
+    fn moved<T>(&self, table: &HashTable<T>) -> bool {
+        table.num_buckets().wrapping_sub(1) != self.mask.load(Ordering::Relaxed)
     }
 
     /// Learns `table`'s control bytes from the address and index of one of its elements, the
@@ -126,13 +133,12 @@ impl ProbeHint {
         }
     }
 
-    /// [`learn_near`](Self::learn_near) if `table`'s bucket count is not the one the hint has
-    /// (an unlearned hint has the empty table's, which no table with an element has): after
-    /// each insert of a fill, so the first insert and every growth re-learn.
+    /// [`learn_near`](Self::learn_near) if `table` [moved](Self::moved): after each insert of a
+    /// fill, so the first insert and every growth re-learn.
     #[cfg(feature = "rayon")]
     #[inline(always)]
     pub(crate) fn learn_near_if_moved<T>(&self, table: &HashTable<T>, hash: u64) {
-        if table.num_buckets().wrapping_sub(1) != self.mask.load(Ordering::Relaxed) {
+        if self.moved(table) {
             self.learn_near(table, hash);
         }
     }
