@@ -19,6 +19,9 @@
 //! - B: the map behind an `Arc`, the loop in its own function, the values summed.
 //! - C: as B, with the key through `black_box` and hits counted (the criterion adapter's shape).
 
+#[path = "common/args.rs"]
+mod args;
+
 use std::hint::black_box;
 use std::sync::Arc;
 use std::time::Instant;
@@ -229,7 +232,7 @@ fn median(mut v: Vec<f64>) -> f64 {
 }
 
 fn main() {
-    let test = std::env::args().any(|a| a == "--test");
+    let test = args::parse("usage: cold_get [--test]", false).test;
     let (n, rounds, passes) = if test {
         (10_000, 1, 1)
     } else {

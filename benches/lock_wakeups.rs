@@ -15,6 +15,9 @@
 //! ```
 #![allow(missing_docs)]
 
+#[path = "common/args.rs"]
+mod args;
+
 use std::sync::{Barrier, RwLock};
 use std::time::Instant;
 
@@ -74,17 +77,16 @@ fn median_min_max(mut v: Vec<f64>, digits: usize) -> String {
 }
 
 fn main() {
-    let test = std::env::args().any(|a| a == "--test");
+    let args = args::parse("usage: lock_wakeups [--test] [THREADS ...]", true);
+    let test = args.test;
     let (reps, ops, mut thread_counts): (usize, u64, Vec<usize>) = if test {
         (1, 10_000, vec![4])
     } else {
         (7, 1_000_000, vec![2, 4, 8])
     };
-    // Thread counts given on the command line replace the default ones (cargo bench passes
-    // `--bench` too; anything that is not a number is ignored).
-    let asked: Vec<usize> = std::env::args().filter_map(|a| a.parse().ok()).collect();
-    if !asked.is_empty() {
-        thread_counts = asked;
+    // Thread counts given on the command line replace the default ones.
+    if !args.counts.is_empty() {
+        thread_counts = args.counts;
     }
     // Each lock on cache lines of its own, as a map's shards are (on the stack next to other
     // data, false sharing doubled the time per acquisition here).

@@ -7,6 +7,9 @@
 //! ```
 #![allow(missing_docs)]
 
+#[path = "common/args.rs"]
+mod args;
+
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -56,7 +59,7 @@ fn measure<T>(build: impl FnOnce() -> T) -> (usize, usize) {
 type Usage = (usize, usize);
 
 fn main() {
-    let n: u64 = if std::env::args().any(|a| a == "--test") {
+    let n: u64 = if args::parse("usage: memory [--test]", false).test {
         100_000
     } else {
         4_000_000
@@ -197,8 +200,15 @@ fn empty_maps() {
     println!("| sharded-map | {ours} | {ours_read} |");
     println!("| DashMap | {dash} | {dash} |");
     println!("| std HashMap | {std_map} | {std_map} |");
+    // With feature `metrics` each shard also carries its lock's counters, a third 64-byte line,
+    // which the shard's 128-byte alignment rounds up to 256 bytes: twice DashMap's per shard.
+    let (allowed, because) = if cfg!(feature = "metrics") {
+        (2 * dash, " (twice DashMap's with feature `metrics`)")
+    } else {
+        (dash, "")
+    };
     assert!(
-        ours <= dash,
-        "an empty sharded-map allocates {ours} bytes, more than DashMap's {dash}"
+        ours <= allowed,
+        "an empty sharded-map allocates {ours} bytes, more than the {allowed} allowed{because}"
     );
 }

@@ -14,6 +14,9 @@
 //! ```
 #![allow(missing_docs)]
 
+#[path = "common/args.rs"]
+mod args;
+
 use std::hint::black_box;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Barrier;
@@ -148,7 +151,7 @@ fn median_min_max(mut v: Vec<Duration>) -> String {
 }
 
 fn main() {
-    let test = std::env::args().any(|a| a == "--test");
+    let test = args::parse("usage: writer_wait [--test]", false).test;
     let (reps, inserts, reader_counts): (usize, usize, &[usize]) = if test {
         (1, 20, &[2])
     } else {
