@@ -135,6 +135,14 @@ pub mod __internal {
 /// The default hasher: [`ahash::RandomState`].
 ///
 /// [Locking](crate::locking): none.
+///
+/// ```
+/// use sharded_map::{RandomState, ShardedMap};
+/// // What `ShardedMap::new()` uses; named here for a map type spelled out in full.
+/// let map: ShardedMap<&str, u32, RandomState> = ShardedMap::with_hasher(RandomState::new());
+/// map.insert("k", 1);
+/// assert_eq!(*map.get("k").unwrap(), 1);
+/// ```
 pub type RandomState = ahash::RandomState;
 
 pub use entry::{Entry, OccupiedEntry, VacantEntry};
