@@ -487,3 +487,86 @@ fn holds_used_on_another_thread_make_this_thread_wait_not_panic() {
         assert_eq!(map.get_cloned(&a), Some(2));
     });
 }
+
+/// Whether `f` panics with the deadlock check's message.
+fn reports_deadlock(f: impl FnOnce()) -> bool {
+    match catch_unwind(AssertUnwindSafe(f)) {
+        Ok(()) => false,
+        Err(err) => {
+            let msg = err.downcast_ref::<String>().cloned().unwrap_or_default();
+            assert!(
+                msg.starts_with("sharded-map: deadlock:"),
+                "another panic than the check's: {msg}"
+            );
+            true
+        }
+    }
+}
+
+/// More holds at once than a thread keeps inline (four), dropped out of order, and a
+/// downgrade among them: every hold is found, and none is reported once it is gone.
+#[test]
+fn many_holds_at_once_are_each_checked_and_forgotten_when_dropped() {
+    watchdog("many holds", LIMIT_S, || {
+        let map: ShardedMap<u32, u32> = ShardedMap::with_shard_amount(16);
+        let mut keys: Vec<u32> = Vec::new();
+        for k in 0u32.. {
+            if keys.len() == 6 {
+                break;
+            }
+            if keys
+                .iter()
+                .all(|j| map.determine_map(j) != map.determine_map(&k))
+            {
+                map.insert(k, k);
+                keys.push(k);
+            }
+        }
+        // Six shared holds on six shards: each one blocks a write of its own shard only.
+        let mut refs: Vec<Option<_>> = keys.iter().map(|k| Some(map.get(k).unwrap())).collect();
+        for &k in &keys {
+            assert!(
+                reports_deadlock(|| {
+                    map.insert(k, 0);
+                }),
+                "key {k}"
+            );
+            assert_eq!(*map.get(&k).unwrap(), k, "a nested read is fine");
+        }
+        // Dropped out of order: a middle one, the last, the first.
+        for i in [1, 5, 0] {
+            refs[i] = None;
+            map.insert(keys[i], 100 + keys[i]);
+        }
+        for &k in &keys[2..5] {
+            assert!(
+                reports_deadlock(|| {
+                    map.insert(k, 0);
+                }),
+                "key {k}"
+            );
+        }
+        refs.clear();
+        for &k in &keys {
+            map.insert(k, k);
+        }
+        // Five exclusive holds, the fifth downgraded: reads of its shard are fine then, writes
+        // are not; reads of the other four shards are reported.
+        let mut guards: Vec<_> = keys[..4].iter().map(|k| map.get_mut(k).unwrap()).collect();
+        let shared = map.get_mut(&keys[4]).unwrap().downgrade();
+        assert_eq!(*map.get(&keys[4]).unwrap(), keys[4]);
+        assert!(reports_deadlock(|| {
+            map.insert(keys[4], 0);
+        }));
+        for k in &keys[..4] {
+            assert!(reports_deadlock(|| drop(map.get(k))), "key {k}");
+        }
+        *guards[0] += 1;
+        guards.clear();
+        drop(shared);
+        for &k in &keys {
+            map.insert(k, 7);
+        }
+        assert_eq!(*map.get(&keys[0]).unwrap(), 7);
+    });
+}

@@ -33,7 +33,7 @@ use hashbrown::{hash_table, HashTable};
 
 use crossbeam_utils::CachePadded;
 
-use crate::deadlock::{self, Site, Token};
+use crate::deadlock::{Site, Token};
 use crate::raw::lock::{RawRwLock, ReadHold, ReaderSlots, Slots};
 use crate::raw::prefetch::ProbeHint;
 use crate::raw::route::{shard_index, shift_for};
@@ -379,11 +379,11 @@ impl<'a, K, V> ShardRef<'a, K, V> {
     #[inline]
     #[cfg_attr(deadlock_check, track_caller)]
     pub(crate) fn read(self, site: Site) -> ReadGuard<'a, K, V> {
-        deadlock::check(self.slots, false, site);
+        let token = Token::checked_pinned(self.slots, false, site);
         // SAFETY (both): `self.slots` are this shard's own (`Shards::get` pairs them); `hold` is
         // a shared hold of this shard's lock, as `ReadGuard::new` requires.
         let hold = unsafe { self.shard.lock.lock_shared(self.slots) };
-        unsafe { ReadGuard::new(self.shard, hold, Token::pinned(self.slots, false, site)) }
+        unsafe { ReadGuard::new(self.shard, hold, token) }
     }
 
     /// Like [`read`](Self::read), for a guard that may be dropped on another thread (iterators
@@ -391,11 +391,11 @@ impl<'a, K, V> ShardRef<'a, K, V> {
     #[inline]
     #[cfg_attr(deadlock_check, track_caller)]
     pub(crate) fn read_movable(self, site: Site) -> ReadGuard<'a, K, V> {
-        deadlock::check(self.slots, false, site);
+        let token = Token::checked_movable(self.slots, false, site);
         // SAFETY (both): `self.slots` are this shard's own (`Shards::get` pairs them); `hold` is
         // a shared hold of this shard's lock, as `ReadGuard::new` requires.
         let hold = unsafe { self.shard.lock.lock_shared(self.slots) };
-        unsafe { ReadGuard::new(self.shard, hold, Token::movable(self.slots, false, site)) }
+        unsafe { ReadGuard::new(self.shard, hold, token) }
     }
 
     /// Locks the shard for reading if no writer holds it; never blocks. Recorded like `read`.
@@ -417,11 +417,11 @@ impl<'a, K, V> ShardRef<'a, K, V> {
     #[inline]
     #[cfg_attr(deadlock_check, track_caller)]
     pub(crate) fn write(self, site: Site) -> WriteGuard<'a, K, V> {
-        deadlock::check(self.slots, true, site);
+        let token = Token::checked_pinned(self.slots, true, site);
         // SAFETY: `self.slots` are this shard's own (`Shards::get` pairs them).
         unsafe { self.shard.lock.lock_exclusive(self.slots) };
         // SAFETY: the exclusive lock was just taken, as required.
-        unsafe { WriteGuard::new(self.shard, Token::pinned(self.slots, true, site)) }
+        unsafe { WriteGuard::new(self.shard, token) }
     }
 
     /// Like [`write`](Self::write), for a guard that may be dropped on another thread
@@ -429,11 +429,11 @@ impl<'a, K, V> ShardRef<'a, K, V> {
     #[inline]
     #[cfg_attr(deadlock_check, track_caller)]
     pub(crate) fn write_movable(self, site: Site) -> WriteGuard<'a, K, V> {
-        deadlock::check(self.slots, true, site);
+        let token = Token::checked_movable(self.slots, true, site);
         // SAFETY: `self.slots` are this shard's own (`Shards::get` pairs them).
         unsafe { self.shard.lock.lock_exclusive(self.slots) };
         // SAFETY: the exclusive lock was just taken, as required.
-        unsafe { WriteGuard::new(self.shard, Token::movable(self.slots, true, site)) }
+        unsafe { WriteGuard::new(self.shard, token) }
     }
 
     /// Locks the shard for writing if nobody holds it; never blocks. Recorded like `write`.
