@@ -18,7 +18,7 @@
 //! - **Pinned** ([`Token::pinned`]): the guard cannot leave its thread (single-key guards and
 //!   entries are `!Send`; the short-lived locks of `insert`, `with_mut`, ... never leave the
 //!   call). The token adds its record when made and removes it when dropped.
-//! - **Movable** ([`Token::movable`]): the guard may move to another thread (iterators and their
+//! - **Movable** ([`Token::checked_movable`]): the guard may move to another thread (iterators and their
 //!   `Send` items, the guards of `get_disjoint_mut`, the parallel iterators). The record shares a
 //!   small [`Moving`] state with the token: whether the hold is still alive (cleared when the
 //!   guard drops, on whatever thread) and which thread used it last (set when the iterator yields
