@@ -114,10 +114,17 @@ fn default_shard_amount() -> usize {
     })
 }
 
+/// The most shards a map may have: 65,536, 8 MiB of empty shards (a shard is a lock and a table
+/// on 128 bytes). A count far above the cores' gains nothing, and an absurd one (a typo, a
+/// computed value gone wrong) would otherwise abort the process on allocation instead of
+/// panicking with the value.
+const MAX_SHARD_AMOUNT: usize = 1 << 16;
+
 fn check_shard_amount(shard_amount: usize) {
     assert!(
-        shard_amount >= 2 && shard_amount.is_power_of_two(),
-        "sharded_map: shard amount must be a power of two >= 2, got {shard_amount}"
+        (2..=MAX_SHARD_AMOUNT).contains(&shard_amount) && shard_amount.is_power_of_two(),
+        "sharded_map: shard amount must be a power of two from 2 to {MAX_SHARD_AMOUNT}, got \
+         {shard_amount}"
     );
 }
 
@@ -155,7 +162,7 @@ impl<K: Eq + Hash, V> ShardedMap<K, V, RandomState> {
     /// Creates an empty map with `shard_amount` shards.
     ///
     /// # Panics
-    /// If `shard_amount` is not a power of two at least 2; the message names the value.
+    /// If `shard_amount` is not a power of two from 2 to 65,536; the message names the value.
     ///
     /// [Locking](crate::locking): none.
     ///
@@ -170,7 +177,7 @@ impl<K: Eq + Hash, V> ShardedMap<K, V, RandomState> {
     /// Creates an empty map with `shard_amount` shards and room for `capacity` entries.
     ///
     /// # Panics
-    /// If `shard_amount` is not a power of two at least 2, or the capacity overflows.
+    /// If `shard_amount` is not a power of two from 2 to 65,536, or the capacity overflows.
     ///
     /// [Locking](crate::locking): none.
     ///
@@ -220,7 +227,7 @@ impl<K, V, S> ShardedMap<K, V, S> {
     /// Creates an empty map with `shard_amount` shards that hashes with `hasher`.
     ///
     /// # Panics
-    /// If `shard_amount` is not a power of two at least 2.
+    /// If `shard_amount` is not a power of two from 2 to 65,536.
     ///
     /// [Locking](crate::locking): none.
     ///
@@ -238,7 +245,7 @@ impl<K, V, S> ShardedMap<K, V, S> {
     /// `hasher`. Every other constructor calls this one.
     ///
     /// # Panics
-    /// If `shard_amount` is not a power of two at least 2, or the capacity overflows.
+    /// If `shard_amount` is not a power of two from 2 to 65,536, or the capacity overflows.
     ///
     /// [Locking](crate::locking): none.
     ///
@@ -289,7 +296,7 @@ impl<K, V, S> ShardedMap<K, V, S> {
         &self.hasher
     }
 
-    /// The number of shards (a power of two, at least 2).
+    /// The number of shards (a power of two from 2 to 65,536).
     ///
     /// [Locking](crate::locking): none.
     ///

@@ -60,7 +60,7 @@ impl<K: Eq + Hash> ShardedSet<K, RandomState> {
     /// Creates an empty set with `shard_amount` shards (DashSet lacks this).
     ///
     /// # Panics
-    /// If `shard_amount` is not a power of two at least 2.
+    /// If `shard_amount` is not a power of two from 2 to 65,536.
     ///
     /// [Locking](crate::locking): none.
     ///
@@ -133,7 +133,7 @@ impl<K, S> ShardedSet<K, S> {
     /// Creates an empty set with `shard_amount` shards that hashes with `hasher`.
     ///
     /// # Panics
-    /// If `shard_amount` is not a power of two at least 2.
+    /// If `shard_amount` is not a power of two from 2 to 65,536.
     ///
     /// [Locking](crate::locking): none.
     ///

@@ -54,7 +54,17 @@ fn presized_map_does_not_grow() {
 
 #[test]
 fn invalid_shard_amounts_panic_with_the_value() {
-    for bad in [0usize, 1, 3, 6, 100] {
+    // Above the cap: the next power of two, the largest one, and usize::MAX.
+    for bad in [
+        0usize,
+        1,
+        3,
+        6,
+        100,
+        1 << 17,
+        usize::MAX / 2 + 1,
+        usize::MAX,
+    ] {
         let err =
             std::panic::catch_unwind(|| ShardedMap::<u8, u8>::with_shard_amount(bad)).unwrap_err();
         let msg = err.downcast_ref::<String>().unwrap();
@@ -62,7 +72,15 @@ fn invalid_shard_amounts_panic_with_the_value() {
             msg.contains(&format!("got {bad}")),
             "message {msg:?} does not name {bad}"
         );
-        assert!(msg.contains("power of two"), "{msg}");
+        assert!(msg.contains("power of two from 2 to 65536"), "{msg}");
+    }
+    // The largest allowed count works (8 MiB of shards). Not under Miri, where making 65,536
+    // shards takes about a minute.
+    if !cfg!(miri) {
+        let map = ShardedMap::<u8, u8>::with_shard_amount(1 << 16);
+        assert_eq!(map.shard_amount(), 1 << 16);
+        map.insert(1, 2);
+        assert_eq!(*map.get(&1).unwrap(), 2);
     }
     let err = std::panic::catch_unwind(|| ShardedSet::<u8>::with_shard_amount(12)).unwrap_err();
     assert!(err.downcast_ref::<String>().unwrap().contains("got 12"));
