@@ -312,7 +312,7 @@ impl<K, V, S> ShardedMap<K, V, S> {
     /// DashMap's `shards()[index].read().len()`.
     ///
     /// # Panics
-    /// If `index >= self.shard_amount()`.
+    /// If `index >= self.shard_amount()`; the message names both.
     ///
     /// [Locking](crate::locking): none.
     ///
@@ -322,8 +322,17 @@ impl<K, V, S> ShardedMap<K, V, S> {
     /// let total: usize = (0..map.shard_amount()).map(|i| map.shard_len(i)).sum();
     /// assert_eq!(total, 1);
     /// ```
+    #[track_caller]
     pub fn shard_len(&self, index: usize) -> usize {
-        self.shards.as_slice()[index].len()
+        let shards = self.shards.as_slice();
+        match shards.get(index) {
+            Some(shard) => shard.len(),
+            None => panic!(
+                "sharded_map: shard_len({index}) on a map of {} shards (indices 0 to {})",
+                shards.len(),
+                shards.len() - 1
+            ),
+        }
     }
 
     /// The number of entries, without locking: the sum of per-shard counters that writers keep

@@ -87,6 +87,19 @@ fn invalid_shard_amounts_panic_with_the_value() {
 }
 
 #[test]
+fn shard_len_out_of_range_names_the_index_and_the_count() {
+    let map = ShardedMap::<u8, u8>::with_shard_amount(4);
+    let err =
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| map.shard_len(4))).unwrap_err();
+    let msg = err.downcast_ref::<String>().unwrap();
+    assert!(
+        msg.contains("shard_len(4)") && msg.contains("4 shards"),
+        "{msg}"
+    );
+    assert_eq!(map.shard_len(3), 0);
+}
+
+#[test]
 fn capacity_overflow_is_reported() {
     let err =
         std::panic::catch_unwind(|| ShardedMap::<u64, u64>::with_capacity(usize::MAX)).unwrap_err();
