@@ -95,6 +95,17 @@ mod imp {
     }
 
     impl Hold {
+        /// A hold of the lock behind `slots`.
+        fn new(slots: Slots<'_>, exclusive: bool, site: Site) -> Self {
+            let (map, shard) = slots.lock_id();
+            Self {
+                map,
+                shard,
+                exclusive,
+                site,
+            }
+        }
+
         /// Whether a blocking request for `map`'s `shard` (`exclusive` or shared) would wait
         /// for this hold forever, were it this thread's.
         fn blocks(&self, map: u64, shard: usize, exclusive: bool) -> bool {
@@ -188,6 +199,13 @@ mod imp {
             }
         }
 
+        fn push_movable(&self, hold: Hold, moving: &Arc<Moving>) {
+            self.push_more(Record {
+                hold,
+                moving: Some(Arc::clone(moving)),
+            });
+        }
+
         fn push_more(&self, record: Record) {
             let mut more = self.more.borrow_mut();
             more.retain(Record::held_here);
@@ -195,27 +213,36 @@ mod imp {
             self.any_more.set(true);
         }
 
-        /// Removes one pinned record of `hold` (the latest taken, if the same hold was taken
-        /// twice: the records are equal, so which one goes does not matter).
-        fn remove_pinned(&self, hold: Hold) {
-            let len = self.len.get();
-            let mut i = len;
+        /// Where the latest inline record of the pinned `hold` is, if inline. (If the same hold
+        /// was taken twice the records are equal, so which one is found does not matter.)
+        fn inline_index(&self, hold: Hold) -> Option<usize> {
+            let mut i = self.len.get();
             while i > 0 {
                 i -= 1;
                 if self.inline[i].get() == Some(hold) {
-                    // The last inline record moves into the freed cell.
-                    self.inline[i].set(self.inline[len - 1].get());
-                    self.inline[len - 1].set(None);
-                    self.len.set(len - 1);
-                    return;
+                    return Some(i);
                 }
             }
-            if self.any_more.get() {
+            None
+        }
+
+        /// Where the latest record of the pinned `hold` is in `more`, if there.
+        fn more_index(more: &[Record], hold: Hold) -> Option<usize> {
+            more.iter()
+                .rposition(|r| r.moving.is_none() && r.hold == hold)
+        }
+
+        /// Removes one pinned record of `hold`.
+        fn remove_pinned(&self, hold: Hold) {
+            if let Some(i) = self.inline_index(hold) {
+                // The last inline record moves into the freed cell.
+                let last = self.len.get() - 1;
+                self.inline[i].set(self.inline[last].get());
+                self.inline[last].set(None);
+                self.len.set(last);
+            } else if self.any_more.get() {
                 let mut more = self.more.borrow_mut();
-                if let Some(i) = more
-                    .iter()
-                    .rposition(|r| r.moving.is_none() && r.hold == hold)
-                {
+                if let Some(i) = Self::more_index(&more, hold) {
                     more.swap_remove(i);
                 }
                 self.any_more.set(!more.is_empty());
@@ -228,20 +255,12 @@ mod imp {
                 exclusive: false,
                 ..hold
             };
-            for cell in &self.inline[..self.len.get()] {
-                if cell.get() == Some(hold) {
-                    cell.set(Some(shared));
-                    return;
-                }
-            }
-            if self.any_more.get() {
+            if let Some(i) = self.inline_index(hold) {
+                self.inline[i].set(Some(shared));
+            } else if self.any_more.get() {
                 let mut more = self.more.borrow_mut();
-                if let Some(r) = more
-                    .iter_mut()
-                    .rev()
-                    .find(|r| r.moving.is_none() && r.hold == hold)
-                {
-                    r.hold = shared;
+                if let Some(i) = Self::more_index(&more, hold) {
+                    more[i].hold = shared;
                 }
             }
         }
@@ -262,23 +281,14 @@ mod imp {
         site: Site,
         moving: Option<&Arc<Moving>>,
     ) -> Hold {
-        let (map, shard) = slots.lock_id();
-        let hold = Hold {
-            map,
-            shard,
-            exclusive,
-            site,
-        };
+        let hold = Hold::new(slots, exclusive, site);
         let conflict = HELD
             .try_with(|held| {
-                let conflict = held.conflict(map, shard, exclusive);
+                let conflict = held.conflict(hold.map, hold.shard, exclusive);
                 if conflict.is_none() {
                     match moving {
                         None => held.push_pinned(hold),
-                        Some(moving) => held.push_more(Record {
-                            hold,
-                            moving: Some(Arc::clone(moving)),
-                        }),
+                        Some(moving) => held.push_movable(hold, moving),
                     }
                 }
                 conflict
@@ -286,7 +296,7 @@ mod imp {
             .ok()
             .flatten();
         if let Some(held) = conflict {
-            deadlock(shard, held.exclusive, held.site, exclusive, site);
+            deadlock(hold.shard, held.exclusive, held.site, exclusive, site);
         }
         hold
     }
@@ -330,13 +340,7 @@ mod imp {
         /// request that did not block: `try_*`).
         #[inline]
         pub(crate) fn pinned(slots: Slots<'_>, exclusive: bool, site: Site) -> Self {
-            let (map, shard) = slots.lock_id();
-            let hold = Hold {
-                map,
-                shard,
-                exclusive,
-                site,
-            };
+            let hold = Hold::new(slots, exclusive, site);
             let _ = HELD.try_with(|held| held.push_pinned(hold));
             Self::Pinned(hold)
         }
@@ -354,12 +358,7 @@ mod imp {
             if let Self::Movable(moving, hold) = self {
                 let me = thread_number();
                 if moving.holder.swap(me, Ordering::Relaxed) != me {
-                    let _ = HELD.try_with(|held| {
-                        held.push_more(Record {
-                            hold: *hold,
-                            moving: Some(Arc::clone(moving)),
-                        })
-                    });
+                    let _ = HELD.try_with(|held| held.push_movable(*hold, moving));
                 }
             }
         }

@@ -31,14 +31,18 @@ fn panic_message(name: &str, f: impl FnOnce() + Send + 'static) -> String {
     let (tx, rx) = mpsc::channel();
     watchdog(name, LIMIT_S, move || {
         let err = catch_unwind(AssertUnwindSafe(f)).expect_err("expected a deadlock panic");
-        let msg = err
-            .downcast_ref::<String>()
-            .cloned()
-            .or_else(|| err.downcast_ref::<&str>().map(|s| s.to_string()))
-            .unwrap_or_default();
-        tx.send(msg).unwrap();
+        tx.send(message(&*err)).unwrap();
     });
     rx.recv().unwrap()
+}
+
+/// A panic payload's message (empty if it is neither a `String` nor a `&str`).
+fn message(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
+        .downcast_ref::<String>()
+        .cloned()
+        .or_else(|| payload.downcast_ref::<&str>().map(|s| s.to_string()))
+        .unwrap_or_default()
 }
 
 fn assert_deadlock_message(msg: &str, held: &str, wanted: &str) {
@@ -493,7 +497,7 @@ fn reports_deadlock(f: impl FnOnce()) -> bool {
     match catch_unwind(AssertUnwindSafe(f)) {
         Ok(()) => false,
         Err(err) => {
-            let msg = err.downcast_ref::<String>().cloned().unwrap_or_default();
+            let msg = message(&*err);
             assert!(
                 msg.starts_with("sharded-map: deadlock:"),
                 "another panic than the check's: {msg}"
