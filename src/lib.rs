@@ -94,6 +94,8 @@
 //! Build with `RUSTFLAGS="--cfg loom"` and a `ShardedMap` is made of loom's atomics, cells and
 //! parking, so your loom models check how you use the map (`docs/testing.md` has an example).
 #![deny(missing_docs)]
+// On docs.rs (`--cfg docsrs`, see Cargo.toml), each item gated by a feature says which one.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![warn(unsafe_op_in_unsafe_fn, rust_2018_idioms)]
 // Unsafe code is allowed in the engine (`src/raw/`) only; it lifts this for itself.
 #![deny(unsafe_code)]
