@@ -64,8 +64,9 @@ pub(super) struct Incoming<K, V> {
 pub(super) struct Local<K, V> {
     /// Closed buckets (one per closed window), oldest first.
     buckets: Vec<Bucket<K, V>>,
-    /// In append mode, the bucket items are appended to; it comes after the closed ones.
-    open: Bucket<K, V>,
+    /// In append mode, the buckets items are appended to, one per region of the shard's table
+    /// ([`Regions`]); they come after the closed ones. Empty before append mode.
+    groups: Vec<Bucket<K, V>>,
     /// The shard's keys, each counted at least once (a key counted again changes nothing).
     sketch: Sketch,
 }
@@ -74,31 +75,107 @@ impl<K: Eq, V> Local<K, V> {
     fn new(shards: usize) -> Self {
         Self {
             buckets: Vec::new(),
-            open: Vec::new(),
+            groups: Vec::new(),
             sketch: Sketch::for_shards(shards),
         }
     }
+}
 
-    /// Adds this worker's buckets and sketch for the shard to `into`.
-    fn finish(mut self, into: &mut Incoming<K, V>) {
-        self.buckets.push(self.open);
-        into.buckets
-            .extend(self.buckets.into_iter().filter(|b| !b.is_empty()));
-        into.sketch.merge(&self.sketch);
+/// How append mode groups a shard's items: by the region of the shard's table each will land
+/// in, so that the fill inserts one region's items after another's and works within a part of
+/// the table that stays in cache, instead of at random over all of it (`docs/design.md`, "The
+/// parallel build"). A region is a run of the table's buckets; an item's bucket is the low bits
+/// of its hash (hashbrown's `h1`), so its region is the top bits of those.
+///
+/// The regions are fixed before the items are seen, from the keys a shard is expected to get
+/// (the input's length over the shards, where the input tells it). If the table ends up with
+/// another bucket count, each group covers two regions or half of one: still grouped, a little
+/// less cache-friendly. Correctness never depends on it: equal keys share a hash, so a group
+/// keeps their order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) struct Regions {
+    /// Right shift of a hash that brings its region's bits to the bottom.
+    shift: u32,
+    /// Regions - 1 (a power of two minus one; 0: one region, the whole table).
+    mask: usize,
+}
+
+/// Bytes of table (buckets and control bytes) per region: half of a 1 MiB L2, so the region
+/// the fill works in stays cached next to the items streaming through (measured against 256 KiB,
+/// 1 MiB and the whole table in `docs/benchmarks-history.md`, "The fill by table region").
+const REGION_BYTES: usize = 512 << 10;
+
+/// At most this many regions per shard (each one an append bucket per worker and shard).
+const MAX_REGIONS: usize = 64;
+
+/// The bucket count hashbrown gives a table made for `keys` entries: the next power of two of
+/// 8/7 of the keys (pinned by a test against hashbrown). Below 15 keys hashbrown sizes by the
+/// layout; such tables are one region anyway, and 16 buckets stand in for them.
+fn table_buckets(keys: usize) -> usize {
+    keys.max(15)
+        .checked_mul(8)
+        .and_then(|k| (k / 7).checked_next_power_of_two())
+        .unwrap_or(1 << (usize::BITS - 1))
+}
+
+impl Regions {
+    /// One region: items in arrival order.
+    pub(super) const WHOLE: Self = Self { shift: 0, mask: 0 };
+
+    /// The regions of a table sized for `keys` entries of `(K, V)`, as hashbrown sizes one
+    /// (buckets: the next power of two of 8/7 of the keys), of about [`REGION_BYTES`] each.
+    pub(super) fn for_keys<K, V>(keys: usize) -> Self {
+        Self::sized::<K, V>(keys, REGION_BYTES)
+    }
+
+    /// As [`for_keys`](Self::for_keys), with regions of about `region_bytes` (a power of two).
+    fn sized<K, V>(keys: usize, region_bytes: usize) -> Self {
+        let buckets = table_buckets(keys);
+        let table_bytes = buckets.saturating_mul(size_of::<(K, V)>() + 1);
+        let regions = (table_bytes / region_bytes)
+            .next_power_of_two()
+            .clamp(1, MAX_REGIONS.min(buckets));
+        if regions == 1 {
+            return Self::WHOLE;
+        }
+        Self {
+            shift: buckets.trailing_zeros() - regions.trailing_zeros(),
+            mask: regions - 1,
+        }
+    }
+
+    /// How many regions.
+    fn count(self) -> usize {
+        self.mask + 1
+    }
+
+    /// The region of an item with this (mixed) hash.
+    #[inline]
+    fn of(self, hash: u64) -> usize {
+        (hash >> self.shift) as usize & self.mask
     }
 }
 
 /// Phase 1: the items hashed once and bucketed by shard. One entry per shard: every worker's
 /// buckets for that shard, in iteration order, and the shard's sketch.
-fn partition<K, V, S, I>(router: Router<'_, S>, shards: usize, items: I) -> Vec<Incoming<K, V>>
+fn partition<K, V, S, I>(
+    router: Router<'_, S>,
+    shards: usize,
+    keys_before: usize,
+    items: I,
+) -> Vec<Incoming<K, V>>
 where
     K: Eq + Hash + Send,
     V: Send,
     S: BuildHasher + Sync,
     I: IntoParallelIterator<Item = (K, V)>,
 {
-    partition_by(router, shards, |partitioner| {
-        items.into_par_iter().drive_unindexed(partitioner)
+    let items = items.into_par_iter();
+    let regions = items.opt_len().map_or(Regions::WHOLE, |len| {
+        Regions::for_keys::<K, V>(keys_before + len / shards)
+    });
+    partition_by(router, shards, regions, |partitioner| {
+        items.drive_unindexed(partitioner)
     })
 }
 
@@ -108,28 +185,59 @@ where
 pub(super) fn partition_by<'r, K, V, S>(
     router: Router<'r, S>,
     shards: usize,
+    regions: Regions,
     drive: impl FnOnce(Partitioner<'r, S>) -> LinkedList<Vec<Local<K, V>>>,
 ) -> Vec<Incoming<K, V>>
 where
     K: Eq,
 {
-    by_shard(shards, drive(Partitioner::new::<K, V>(router, shards)))
+    by_shard(
+        shards,
+        drive(Partitioner::new::<K, V>(router, shards, regions)),
+    )
 }
 
 /// The leaves' results, worker-major, turned shard-major: moves buckets, not items.
+///
+/// A shard's buckets must replay every leaf's items in leaf order where keys are equal. When no
+/// leaf kept a closed bucket for the shard (every one that had items grouped them all), equal
+/// keys can only meet within one region's groups, so the groups go region by region (each
+/// region's groups in leaf order): the fill then walks the table once. Otherwise leaf by leaf,
+/// each leaf's closed buckets, then its groups.
 fn by_shard<K: Eq, V>(shards: usize, parts: LinkedList<Vec<Local<K, V>>>) -> Vec<Incoming<K, V>> {
-    let mut by_shard: Vec<Incoming<K, V>> = (0..shards)
-        .map(|_| Incoming {
-            buckets: Vec::new(),
-            sketch: Sketch::for_shards(shards),
-        })
-        .collect();
+    let mut per_shard: Vec<Vec<Local<K, V>>> = (0..shards).map(|_| Vec::new()).collect();
     for part in parts {
-        for (incoming, local) in by_shard.iter_mut().zip(part) {
-            local.finish(incoming);
+        for (locals, local) in per_shard.iter_mut().zip(part) {
+            locals.push(local);
         }
     }
-    by_shard
+    per_shard
+        .into_iter()
+        .map(|locals| {
+            let mut incoming = Incoming {
+                buckets: Vec::new(),
+                sketch: Sketch::for_shards(shards),
+            };
+            for local in &locals {
+                incoming.sketch.merge(&local.sketch);
+            }
+            let regions = locals.iter().map(|l| l.groups.len()).max().unwrap_or(0);
+            let buckets = &mut incoming.buckets;
+            if regions > 1 && locals.iter().all(|l| l.buckets.is_empty()) {
+                let mut groups: Vec<_> = locals.into_iter().map(|l| l.groups.into_iter()).collect();
+                for _ in 0..regions {
+                    buckets.extend(groups.iter_mut().filter_map(Iterator::next));
+                }
+            } else {
+                for local in locals {
+                    buckets.extend(local.buckets);
+                    buckets.extend(local.groups);
+                }
+            }
+            buckets.retain(|b| !b.is_empty());
+            incoming
+        })
+        .collect()
 }
 
 /// Phase 1 as a rayon consumer. Each leaf of rayon's split tree gets a contiguous run of the
@@ -141,14 +249,17 @@ pub(super) struct Partitioner<'r, S> {
     shards: usize,
     /// The most keys a leaf's window holds before it closes.
     window: usize,
+    /// How append mode groups each shard's items.
+    regions: Regions,
 }
 
 impl<'r, S> Partitioner<'r, S> {
-    fn new<K, V>(router: Router<'r, S>, shards: usize) -> Self {
+    fn new<K, V>(router: Router<'r, S>, shards: usize, regions: Regions) -> Self {
         Self {
             router,
             shards,
             window: (WINDOW_BYTES / size_of::<(u64, K, V)>()).max(16),
+            regions,
         }
     }
 }
@@ -248,7 +359,7 @@ impl<K: Eq + Hash, V, S: BuildHasher> Leaf<'_, K, V, S> {
             let (hash, shard) = router.locate(&key);
             let local = &mut self.locals[shard];
             local.sketch.add_allocated(hash);
-            local.open.push((hash, key, value));
+            local.groups[self.partitioner.regions.of(hash)].push((hash, key, value));
             return;
         }
         let hash = router.hash(&key);
@@ -291,16 +402,27 @@ impl<K: Eq + Hash, V, S: BuildHasher> Leaf<'_, K, V, S> {
     }
 
     /// After a window closed: if it caught fewer than one duplicate in eight, switches to
-    /// append mode, with each shard's append bucket allocated once for the items it is still
-    /// expected to get, so that it does not grow by doubling (each doubling copies the bucket
-    /// and touches fresh pages; a capacity never written to costs no page).
+    /// append mode, with each shard's append buckets (one per region) allocated once for the
+    /// items they are still expected to get, so that they do not grow by doubling (each
+    /// doubling copies the bucket and touches fresh pages; a capacity never written to costs no
+    /// page). The closed buckets' items move into the groups, in order, so that the shard's
+    /// items from this leaf are all grouped by region.
     fn choose_mode(&mut self, distinct: usize) {
         if distinct * 8 > self.seen * 7 {
             self.append = true;
             self.window = HashTable::new();
+            let regions = self.partitioner.regions;
             for local in &mut self.locals {
                 let stored: usize = local.buckets.iter().map(Vec::len).sum();
-                local.open = Vec::with_capacity(self.expected.saturating_sub(stored));
+                let each = self.expected.saturating_sub(stored) / regions.count();
+                local.groups = (0..regions.count())
+                    .map(|_| Vec::with_capacity(each))
+                    .collect();
+                for bucket in local.buckets.drain(..) {
+                    for item in bucket {
+                        local.groups[regions.of(item.0)].push(item);
+                    }
+                }
                 local.sketch.allocate();
             }
         }
@@ -403,7 +525,8 @@ where
     S: BuildHasher + Sync,
 {
     fn par_extend<I: IntoParallelIterator<Item = (K, V)>>(&mut self, par_iter: I) {
-        let buckets = partition(self.router(), self.shard_amount(), par_iter);
+        let shards = self.shard_amount();
+        let buckets = partition(self.router(), shards, self.len() / shards, par_iter);
         let (shards, router) = self.shards_and_router();
         rayon::iter::IndexedParallelIterator::zip(
             rayon::iter::IntoParallelRefMutIterator::par_iter_mut(shards),
@@ -439,7 +562,8 @@ where
 {
     fn par_extend<I: IntoParallelIterator<Item = (K, V)>>(&mut self, par_iter: I) {
         let map: &ShardedMap<K, V, S> = self;
-        let buckets = partition(map.router(), map.shard_amount(), par_iter);
+        let shards = map.shard_amount();
+        let buckets = partition(map.router(), shards, map.len() / shards, par_iter);
         let shards: Vec<_> = map.shard_refs().zip(buckets).collect();
         shards.into_par_iter().for_each(|(shard, incoming)| {
             if !incoming.buckets.is_empty() {
@@ -544,7 +668,7 @@ mod tests {
 
     use rayon::iter::plumbing::{Consumer, Folder};
 
-    use super::{by_shard, Partitioner};
+    use super::{by_shard, table_buckets, Partitioner, Regions, REGION_BYTES};
     use crate::ShardedMap;
 
     /// A map of `shards` shards with a fixed hasher, so every run routes the keys alike.
@@ -561,7 +685,7 @@ mod tests {
         let (window, expected, total) = (16, 1000, 600);
         let partitioner = Partitioner {
             window,
-            ..Partitioner::new::<u32, u32>(map.router(), map.shard_amount())
+            ..Partitioner::new::<u32, u32>(map.router(), map.shard_amount(), Regions::WHOLE)
         };
         let mut leaf = Consumer::<(u32, u32)>::into_folder(partitioner);
         leaf.expected = expected;
@@ -574,8 +698,9 @@ mod tests {
             .locals
             .iter()
             .map(|local| {
-                assert!(local.open.capacity() >= expected - window);
-                local.open.as_ptr()
+                assert_eq!(local.groups.len(), 1);
+                assert!(local.groups[0].capacity() >= expected - window);
+                local.groups[0].as_ptr()
             })
             .collect();
         for i in window as u32..total {
@@ -583,18 +708,15 @@ mod tests {
         }
         let mut keys = Vec::new();
         for (local, start) in leaf.locals.iter().zip(starts) {
-            assert_eq!(local.open.as_ptr(), start, "an append bucket grew");
-            keys.extend(
-                local
-                    .buckets
-                    .iter()
-                    .chain([&local.open])
-                    .flatten()
-                    .map(|&(_, k, v)| {
-                        assert_eq!(k, v);
-                        k
-                    }),
+            assert_eq!(local.groups[0].as_ptr(), start, "an append bucket grew");
+            assert!(
+                local.buckets.is_empty(),
+                "a closed bucket stayed beside the groups"
             );
+            keys.extend(local.groups.iter().flatten().map(|&(_, k, v)| {
+                assert_eq!(k, v);
+                k
+            }));
         }
         keys.sort_unstable();
         assert_eq!(keys, (0..total).collect::<Vec<_>>());
@@ -609,7 +731,7 @@ mod tests {
         let router = map.router();
         let partitioner = Partitioner {
             window: 16,
-            ..Partitioner::new::<u32, u32>(router, 4)
+            ..Partitioner::new::<u32, u32>(router, 4, Regions::WHOLE)
         };
         let mut leaf = Consumer::<(u32, u32)>::into_folder(partitioner);
         for i in 0..16u32 {
@@ -637,7 +759,8 @@ mod tests {
     fn duplicate_keys_stay_in_the_window_and_keep_their_last_value() {
         let map = fixed_map(4);
         let router = map.router();
-        let mut leaf = Consumer::<(u32, u32)>::into_folder(Partitioner::new::<u32, u32>(router, 4));
+        let partitioner = Partitioner::new::<u32, u32>(router, 4, Regions::WHOLE);
+        let mut leaf = Consumer::<(u32, u32)>::into_folder(partitioner);
         for i in 0..1000u32 {
             leaf.add(i % 10, i);
         }
@@ -653,5 +776,131 @@ mod tests {
         }
         pairs.sort_unstable();
         assert_eq!(pairs, (990..1000).map(|i| (i % 10, i)).collect::<Vec<_>>());
+    }
+
+    /// The regions follow hashbrown's sizing: a table made for `keys` entries has the bucket
+    /// count `table_buckets` says, and a hash's region is the top bits of its bucket index.
+    #[test]
+    fn regions_are_runs_of_the_table_hashbrown_makes() {
+        for keys in [15, 16, 100, 1000, 4096, 70_000] {
+            let table = hashbrown::HashTable::<(u64, u64)>::with_capacity(keys);
+            let buckets = table_buckets(keys);
+            assert_eq!(table.capacity(), buckets / 8 * 7, "{keys} keys");
+        }
+        assert_eq!(Regions::for_keys::<u32, u32>(1000), Regions::WHOLE);
+        let keys = 1 << 20;
+        let buckets = table_buckets(keys);
+        let regions = Regions::for_keys::<u64, u64>(keys);
+        let bytes = buckets * 17;
+        assert_eq!(
+            regions.count(),
+            (bytes / REGION_BYTES).min(super::MAX_REGIONS)
+        );
+        let small = Regions::sized::<u64, u64>(keys, 1 << 12);
+        assert_eq!(small.count(), super::MAX_REGIONS, "at most MAX_REGIONS");
+        let run = buckets / regions.count();
+        for hash in [
+            0u64,
+            1,
+            run as u64 - 1,
+            run as u64,
+            u64::MAX,
+            0x9e37_79b9_7f4a_7c15,
+        ] {
+            let bucket = hash as usize & (buckets - 1);
+            assert_eq!(regions.of(hash), bucket / run, "hash {hash:#x}");
+        }
+    }
+
+    /// Two leaves in append mode with four regions: a shard's buckets come region by region,
+    /// each region's groups in leaf order, so a key that both leaves saw (and one that the
+    /// second leaf's closed window held before its switch) replays in input order.
+    #[test]
+    fn grouped_leaves_replay_region_by_region_in_leaf_order() {
+        let map = fixed_map(2);
+        let router = map.router();
+        let regions = Regions::sized::<u32, u32>(4096, 8192 * 9 / 4);
+        assert_eq!(regions.count(), 4);
+        let partitioner = Partitioner {
+            window: 16,
+            ..Partitioner::new::<u32, u32>(router, 2, regions)
+        };
+        let mut first = Consumer::<(u32, u32)>::into_folder(partitioner);
+        let mut second = Consumer::<(u32, u32)>::into_folder(partitioner);
+        for i in 0..400u32 {
+            first.add(i, i);
+        }
+        // The second leaf's window holds key 7 when it closes; 7 then comes once more.
+        for i in 0..16u32 {
+            second.add(i, i + 1000);
+        }
+        second.add(7, 2000);
+        for i in 400..800u32 {
+            second.add(i, i);
+        }
+        assert!(first.append && second.append);
+        let mut parts = Folder::complete(first);
+        parts.append(&mut Folder::complete(second));
+        let mut replayed = Vec::new();
+        for (shard, incoming) in by_shard(2, parts).into_iter().enumerate() {
+            let mut last_region = 0;
+            for &(hash, k, v) in incoming.buckets.iter().flatten() {
+                assert_eq!(router.shard_of(hash), shard);
+                let region = regions.of(hash);
+                assert!(region >= last_region, "region {region} after {last_region}");
+                last_region = region;
+                replayed.push((k, v));
+            }
+        }
+        let values = |key: u32| -> Vec<u32> {
+            replayed
+                .iter()
+                .filter(|p| p.0 == key)
+                .map(|p| p.1)
+                .collect()
+        };
+        assert_eq!(values(7), [7, 1007, 2000]);
+        assert_eq!(values(15), [15, 1015]);
+        assert_eq!(values(500), [500]);
+        assert_eq!(replayed.len(), 400 + 16 + 1 + 400);
+    }
+
+    /// A leaf that never switched to appends keeps closed buckets: the shard's items then replay
+    /// leaf by leaf (closed buckets, then groups), not region by region, so its later value
+    /// still wins over the grouped leaf's earlier one.
+    #[test]
+    fn a_leaf_with_closed_buckets_makes_the_replay_go_leaf_by_leaf() {
+        let map = fixed_map(2);
+        let router = map.router();
+        let regions = Regions::sized::<u32, u32>(4096, 8192 * 9 / 4);
+        let partitioner = Partitioner {
+            window: 16,
+            ..Partitioner::new::<u32, u32>(router, 2, regions)
+        };
+        let mut grouped = Consumer::<(u32, u32)>::into_folder(partitioner);
+        for i in 0..400u32 {
+            grouped.add(i, i);
+        }
+        let mut windowed = Consumer::<(u32, u32)>::into_folder(partitioner);
+        for i in 0..64u32 {
+            windowed.add(i % 4 * 100, 5000 + i);
+        }
+        assert!(grouped.append && !windowed.append);
+        let mut parts = Folder::complete(grouped);
+        parts.append(&mut Folder::complete(windowed));
+        let replayed: Vec<(u32, u32)> = by_shard(2, parts)
+            .into_iter()
+            .flat_map(|incoming| incoming.buckets.into_iter().flatten())
+            .map(|(_, k, v)| (k, v))
+            .collect();
+        for key in [0, 100, 200, 300] {
+            let values: Vec<u32> = replayed
+                .iter()
+                .filter(|p| p.0 == key)
+                .map(|p| p.1)
+                .collect();
+            assert_eq!(values, [key, 5060 + key / 100], "key {key}");
+        }
+        assert_eq!(replayed.len(), 400 + 4);
     }
 }

@@ -34,7 +34,7 @@ use rayon::iter::{IndexedParallelIterator, IntoParallelIterator, ParallelIterato
 use crate::deadlock::Site;
 use crate::{ShardedMap, ShardedSet};
 
-use super::build::{fill_reserved, partition_by, Incoming};
+use super::build::{fill_reserved, partition_by, Incoming, Regions};
 use super::sketch::Sketch;
 
 /// Bytes of items (each with its 8-byte hash) a chunk holds at least: large enough that a
@@ -195,7 +195,9 @@ where
                 inner: chunk,
                 min_len: take / (LEAVES_PER_THREAD * rayon::current_num_threads()),
             };
-            let incoming = partition_by(map.router(), shards, |partitioner| {
+            // Not grouped by table region: the tables grow from chunk to chunk, and grouping
+            // measured slower here (docs/benchmarks-history.md, "The fill by table region").
+            let incoming = partition_by(map.router(), shards, Regions::WHOLE, |partitioner| {
                 bridge_producer_consumer(take, leaves, partitioner)
             });
             fill_chunk(map, incoming, &mut seen);
