@@ -9,10 +9,13 @@
 //!    and keeps `(hash, key, value)` in its own buckets for the item's shard. Duplicates are
 //!    dropped on the spot while that pays (one small cache-resident window per worker keeps the
 //!    last item per key, whatever its shard), so input with few distinct keys shrinks before it
-//!    is stored. Each worker also counts each shard's distinct keys in a small sketch
-//!    (HyperLogLog, [`Sketch`]).
-//! 2. **Fill.** Each shard is filled by one worker, from every worker's bucket for that shard in
-//!    iteration order, reusing the hashes. The worker first sizes the shard's table for the
+//!    is stored. Items that are not deduplicated are kept grouped by the region of the shard's
+//!    table they will land in ([`Regions`]). Each worker also counts each shard's distinct keys
+//!    in a small sketch (HyperLogLog, [`Sketch`]).
+//! 2. **Fill.** Each shard is filled by one worker, from every worker's buckets for that shard
+//!    (region by region where every worker grouped its items, so the inserts stay within a
+//!    cached part of the table; otherwise in iteration order), reusing the hashes. Among equal
+//!    keys the order is iteration order either way. The worker first sizes the shard's table for the
 //!    sketch's estimate, so the table does not grow (and rehash) during the fill. Through
 //!    `&mut ShardedMap` (and `collect`) nothing is locked; through `&ShardedMap` each shard is
 //!    locked once, exclusively, for its whole fill.
