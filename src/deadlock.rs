@@ -15,18 +15,20 @@
 //!
 //! Two kinds of records:
 //!
-//! - **Pinned** ([`Token::pinned`]): the guard cannot leave its thread (single-key guards and
-//!   entries are `!Send`; the short-lived locks of `insert`, `with_mut`, ... never leave the
-//!   call). The token adds its record when made and removes it when dropped.
-//! - **Movable** ([`Token::checked_movable`]): the guard may move to another thread (iterators and their
-//!   `Send` items, the guards of `get_disjoint_mut`, the parallel iterators). The record shares a
-//!   small [`Moving`] state with the token: whether the hold is still alive (cleared when the
-//!   guard drops, on whatever thread) and which thread used it last (set when the iterator yields
-//!   an item and whenever an item is read, so a thread that uses an item it received registers
-//!   the hold as its own). A movable record accuses only a live hold last used by the asking
-//!   thread, so items moved to and dropped on (or used on) another thread are never reported.
-//!   The one gap: a hold that moved back to the thread that took it and is not used there again
-//!   is attributed to the thread that used it last, and is missed.
+//! - **Pinned** ([`Token::checked_pinned`]; [`Token::pinned`] for a `try_*` that did not
+//!   block): the guard cannot leave its thread (single-key guards and entries are `!Send`; the
+//!   short-lived locks of `insert`, `with_mut`, ... never leave the call). The token adds its
+//!   record when made and removes it when dropped.
+//! - **Movable** ([`Token::checked_movable`]): the guard may move to another thread
+//!   (iterators and their `Send` items, the guards of `get_disjoint_mut`, the parallel
+//!   iterators). The record shares a small [`Moving`] state with the token: whether the hold
+//!   is still alive (cleared when the guard drops, on whatever thread) and which thread used
+//!   it last (set when the iterator yields an item and whenever an item is read, so a thread
+//!   that uses an item it received registers the hold as its own). A movable record accuses
+//!   only a live hold last used by the asking thread, so items moved to and dropped on (or
+//!   used on) another thread are never reported. The one gap: a hold that moved back to the
+//!   thread that took it and is not used there again is attributed to the thread that used it
+//!   last, and is missed.
 //!
 //! Map ids come from a process-wide counter, never reused, so a record leaked with a forgotten
 //! guard (`mem::forget`) can only name its own map's shard, which stays locked for good anyway.

@@ -112,7 +112,7 @@ fn collect_with_windows_that_fill_and_close() {
 /// regions; under Miri small enough for one region): every key comes twice, the second time
 /// in a later fold, so a region's groups replayed out of fold order show as a stale value.
 #[test]
-fn collect_grouped_by_table_region_keeps_the_last_value() {
+fn par_extend_grouped_by_table_region_keeps_the_last_value() {
     let keys: u32 = if cfg!(miri) { 150 } else { 40_000 };
     let items: Vec<(u32, [u64; 8])> = (0..2 * keys)
         .map(|i| ((i % keys).wrapping_mul(0x9e37_79b1), [u64::from(i); 8]))

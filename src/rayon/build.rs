@@ -131,7 +131,7 @@ impl Regions {
         Self::sized::<K, V>(keys, REGION_BYTES)
     }
 
-    /// As [`for_keys`](Self::for_keys), with regions of about `region_bytes` (a power of two).
+    /// As [`for_keys`](Self::for_keys), with regions of about `region_bytes`.
     fn sized<K, V>(keys: usize, region_bytes: usize) -> Self {
         let buckets = table_buckets(keys);
         let table_bytes = buckets.saturating_mul(size_of::<(K, V)>() + 1);
@@ -196,6 +196,7 @@ where
 {
     by_shard(
         shards,
+        regions,
         drive(Partitioner::new::<K, V>(router, shards, regions)),
     )
 }
@@ -207,7 +208,11 @@ where
 /// keys can only meet within one region's groups, so the groups go region by region (each
 /// region's groups in leaf order): the fill then walks the table once. Otherwise leaf by leaf,
 /// each leaf's closed buckets, then its groups.
-fn by_shard<K: Eq, V>(shards: usize, parts: LinkedList<Vec<Local<K, V>>>) -> Vec<Incoming<K, V>> {
+fn by_shard<K: Eq, V>(
+    shards: usize,
+    regions: Regions,
+    parts: LinkedList<Vec<Local<K, V>>>,
+) -> Vec<Incoming<K, V>> {
     let mut per_shard: Vec<Vec<Local<K, V>>> = (0..shards).map(|_| Vec::new()).collect();
     for part in parts {
         for (locals, local) in per_shard.iter_mut().zip(part) {
@@ -224,11 +229,10 @@ fn by_shard<K: Eq, V>(shards: usize, parts: LinkedList<Vec<Local<K, V>>>) -> Vec
             for local in &locals {
                 incoming.sketch.merge(&local.sketch);
             }
-            let regions = locals.iter().map(|l| l.groups.len()).max().unwrap_or(0);
             let buckets = &mut incoming.buckets;
-            if regions > 1 && locals.iter().all(|l| l.buckets.is_empty()) {
+            if regions.count() > 1 && locals.iter().all(|l| l.buckets.is_empty()) {
                 let mut groups: Vec<_> = locals.into_iter().map(|l| l.groups.into_iter()).collect();
-                for _ in 0..regions {
+                for _ in 0..regions.count() {
                     buckets.extend(groups.iter_mut().filter_map(Iterator::next));
                 }
             } else {
@@ -291,7 +295,7 @@ pub(super) struct Leaf<'r, K, V, S> {
     window: HashTable<(u64, K, V)>,
     /// Items that went into the current window.
     seen: usize,
-    /// The window did not pay: items go straight to their shard's open bucket.
+    /// The window did not pay: items go straight to their shard's group for their region.
     append: bool,
     /// About how many items of this leaf one shard gets: the leaf's items (as far as its
     /// iterator tells) over the shards, plus an eighth for the spread between shards.
@@ -354,7 +358,7 @@ where
 }
 
 impl<K: Eq + Hash, V, S: BuildHasher> Leaf<'_, K, V, S> {
-    /// Adds one item: to the window, or in append mode to its shard's open bucket.
+    /// Adds one item: to the window, or in append mode to its shard's group for its region.
     #[inline]
     fn add(&mut self, key: K, value: V) {
         let router = self.partitioner.router;
@@ -743,7 +747,7 @@ mod tests {
         assert!(leaf.append);
         leaf.add(3, 333);
         let parts = Folder::complete(leaf);
-        let mut by_shard = by_shard(4, parts);
+        let mut by_shard = by_shard(4, Regions::WHOLE, parts);
         let shard = router.shard_of(router.hash(&3u32));
         let replayed: Vec<u32> = by_shard
             .swap_remove(shard)
@@ -845,7 +849,7 @@ mod tests {
         let mut parts = Folder::complete(first);
         parts.append(&mut Folder::complete(second));
         let mut replayed = Vec::new();
-        for (shard, incoming) in by_shard(2, parts).into_iter().enumerate() {
+        for (shard, incoming) in by_shard(2, regions, parts).into_iter().enumerate() {
             let mut last_region = 0;
             for &(hash, k, v) in incoming.buckets.iter().flatten() {
                 assert_eq!(router.shard_of(hash), shard);
@@ -891,7 +895,7 @@ mod tests {
         assert!(grouped.append && !windowed.append);
         let mut parts = Folder::complete(grouped);
         parts.append(&mut Folder::complete(windowed));
-        let replayed: Vec<(u32, u32)> = by_shard(2, parts)
+        let replayed: Vec<(u32, u32)> = by_shard(2, regions, parts)
             .into_iter()
             .flat_map(|incoming| incoming.buckets.into_iter().flatten())
             .map(|(_, k, v)| (k, v))
