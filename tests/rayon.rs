@@ -181,6 +181,32 @@ fn join(stop: &AtomicBool, writers: Vec<std::thread::JoinHandle<()>>) {
         .for_each(|h| h.join().expect("writer thread"));
 }
 
+/// Adaptors such as `filter` feed the build one item at a time (rayon's `Folder::consume`),
+/// which takes another path through the window and the groups than a leaf's loop: the same
+/// map comes out, with the last value of each key. Values of 512 bytes make the window small
+/// (about 500 keys), so that leaves fill it, close it and switch to appends.
+#[test]
+fn collect_fed_item_by_item_through_filter_keeps_the_last_value() {
+    let n = if cfg!(miri) { 120 } else { 60_000 };
+    for keys in [7, n / 3, n] {
+        let items: Vec<(u32, [u32; 128])> = pairs(n, keys)
+            .into_iter()
+            .map(|(k, v)| (k, [v; 128]))
+            .collect();
+        let odd_values = |&(_, v): &(u32, [u32; 128])| v[0] % 2 == 1;
+        let map: ShardedMap<u32, [u32; 128]> =
+            pool().install(|| items.par_iter().copied().filter(odd_values).collect());
+        let built: HashMap<u32, u32> = map.iter().map(|r| (*r.key(), r.value()[0])).collect();
+        let kept: Vec<(u32, u32)> = items
+            .iter()
+            .filter(|item| odd_values(item))
+            .map(|&(k, v)| (k, v[0]))
+            .collect();
+        assert_eq!(built, sequential(&kept), "keys: {keys}");
+        assert_eq!(map.len(), built.len());
+    }
+}
+
 #[test]
 fn par_extend_through_a_shared_reference_next_to_other_writers() {
     watchdog("par_extend next to writers", 120, || {
